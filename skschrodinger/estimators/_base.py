@@ -1,0 +1,367 @@
+"""The shared bridge API: one base class for every transport estimator.
+
+Conventions (DESIGN.md sections 1-3, explained in the user guide):
+
+* The reference process is Brownian motion with variance ``epsilon`` per unit
+  time, dX = sqrt(epsilon) dW on [0, 1]; the static problem is entropic OT with
+  cost ||x - y||^2 / 2 and regulariser epsilon KL.
+* ``fit(X, y)`` takes stacked samples; ``y[i]`` is the snapshot time of row i.
+  With snapshot times t_0 < ... < t_m the model is a chain of m bridges; link
+  i runs in local time s = (t - t_i) / (t_{i+1} - t_i) in [0, 1] with reference
+  variance eps_i = epsilon (t_{i+1} - t_i) / (t_m - t_0), so the whole chain is
+  one Brownian reference of total variance epsilon.
+* ``fit(X)`` (y=None) is the generative mode: the source is N(0, I_d) and the
+  times run from 0 (noise) to 1 (data).
+
+Subclasses implement ``_fit_links``, returning one :class:`BridgeLink` per
+pair of consecutive snapshots; everything else lives here.
+"""
+
+from abc import ABCMeta, abstractmethod
+import numbers
+
+import numpy as np
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .._validation import check_scalar_time, check_snapshot_times, split_snapshots
+from ..kernels import brownian_bridge_paths
+from ..metrics import energy_distance
+
+SCORE_SEED = 0
+"""Seed of the endpoint draws in :meth:`BaseBridge.score`, so scores are reproducible."""
+
+
+class BridgeLink(metaclass=ABCMeta):
+    """One fitted bridge between two consecutive snapshots, in local time s in [0, 1].
+
+    Parameters
+    ----------
+    epsilon : float
+        Variance per unit local time of this link's reference Brownian motion.
+    """
+
+    def __init__(self, epsilon):
+        self.epsilon = float(epsilon)
+
+    @abstractmethod
+    def mean(self, X):
+        """E[X_1 | X_0 = x] for each row x of X."""
+
+    @abstractmethod
+    def sample(self, X, rng):
+        """One draw of X_1 ~ pi(. | x) for each row x of X."""
+
+    def drift(self, X, s):
+        """SB drift at local time 0 <= s < 1, per unit local time."""
+        raise NotImplementedError(f"{type(self).__name__} has no closed-form drift.")
+
+
+class BaseBridge(OneToOneFeatureMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta):
+    """Base class of the Schrödinger-bridge transport estimators.
+
+    Fitted attributes shared by all subclasses:
+
+    Attributes
+    ----------
+    times_ : ndarray of shape (n_snapshots,)
+        Distinct snapshot times seen in ``fit``, increasing ([0, 1] in
+        generative mode).
+    generative_ : bool
+        True if fitted with ``y=None`` (source N(0, I)).
+    link_epsilons_ : ndarray of shape (n_snapshots - 1,)
+        Reference variance of each link, ``epsilon * dt_i / (t_m - t_0)``.
+    links_ : list of BridgeLink
+        The fitted bridge of each pair of consecutive snapshots.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when X has feature names that are all strings.
+    """
+
+    _parameter_constraints: dict = {}
+
+    @abstractmethod
+    def _fit_links(self, snapshots, link_epsilons, rng):
+        """Fit one link per pair of consecutive snapshots and return them in order."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = False
+        return tags
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, X, y=None):
+        """Fit the bridge(s) between the snapshots of X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            All samples, stacked.
+        y : array-like of shape (n_samples,), default=None
+            Snapshot time of each row. Two distinct times give one bridge,
+            more give a chain of bridges between consecutive snapshots. None
+            fits a generative model from N(0, I) (time 0) to X (time 1).
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        self._validate_params()
+        X = validate_data(self, X, reset=True, dtype=np.float64, ensure_min_samples=2)
+        rng = check_random_state(self.random_state)
+        if y is None:
+            times = np.array([0.0, 1.0])
+            noise = rng.standard_normal(X.shape)
+            snapshots = [noise, np.ascontiguousarray(X)]
+        else:
+            y = check_snapshot_times(y, X.shape[0])
+            times, snapshots = split_snapshots(X, y)
+        self.generative_ = y is None
+        self.times_ = times
+        self.link_epsilons_ = self.epsilon * np.diff(times) / (times[-1] - times[0])
+        self.links_ = self._fit_links(snapshots, self.link_epsilons_, rng)
+        return self
+
+    # ------------------------------------------------------- prediction API
+    def _validate_points(self, X):
+        check_is_fitted(self, "links_")
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        return np.ascontiguousarray(X)
+
+    def transform(self, X):
+        """Deterministic transport: the conditional mean of the endpoint.
+
+        For one bridge this is E[X_1 | X_0 = x]; for a chain it is the
+        composition of the per-link conditional means.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Points at the first snapshot time (noise in generative mode).
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_features)
+        """
+        X = self._validate_points(X)
+        for link in self.links_:
+            X = link.mean(X)
+        return X
+
+    def sample(self, X=None, *, n_samples=None, random_state=None):
+        """Draw one endpoint per row: X_end ~ pi(. | X_start = x).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), default=None
+            Points at the first snapshot time. None is allowed only in
+            generative mode, where ``n_samples`` source points are drawn from
+            N(0, I).
+        n_samples : int, default=None
+            Number of draws when X is None.
+        random_state : int, RandomState instance or None, default=None
+
+        Returns
+        -------
+        samples : ndarray of shape (n_samples, n_features)
+        """
+        X, rng = self._starting_points(X, n_samples, random_state)
+        for link in self.links_:
+            X = link.sample(X, rng)
+        return X
+
+    def _starting_points(self, X, n_samples, random_state):
+        check_is_fitted(self, "links_")
+        rng = check_random_state(random_state)
+        if X is not None:
+            if n_samples is not None:
+                raise ValueError("Pass either X or n_samples, not both.")
+            return self._validate_points(X), rng
+        if not self.generative_:
+            raise ValueError(
+                "X (the starting points) is required: this model was fitted between "
+                "snapshots, not in generative mode (fit(X) with y=None)."
+            )
+        if not isinstance(n_samples, numbers.Integral) or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
+        return rng.standard_normal((n_samples, self.n_features_in_)), rng
+
+    def _locate(self, t):
+        """Index of the link containing label time t, and t in its local time."""
+        times = self.times_
+        index = int(np.clip(np.searchsorted(times, t, side="right") - 1, 0, len(times) - 2))
+        span = times[index + 1] - times[index]
+        return index, (t - times[index]) / span, span
+
+    def drift(self, X, t):
+        """Drift of the Schrödinger bridge at time t, per unit of label time.
+
+        With this drift the bridge solves, in the units of the snapshot labels,
+        dX_t = drift(X_t, t) dt + sqrt(epsilon / (t_m - t_0)) dW_t. The drift
+        is singular at the final time t_m, where it is not defined.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        t : float
+            A time in [t_0, t_m).
+
+        Returns
+        -------
+        drift : ndarray of shape (n_samples, n_features)
+        """
+        X = self._validate_points(X)
+        t = check_scalar_time(t)
+        if not self.times_[0] <= t < self.times_[-1]:
+            raise ValueError(
+                f"t must lie in [{self.times_[0]:g}, {self.times_[-1]:g}) (the drift is "
+                f"singular at the final time); got t={t:g}."
+            )
+        index, s, span = self._locate(t)
+        return self.links_[index].drift(X, s) / span
+
+    def _check_times(self, times, n_steps):
+        if not isinstance(n_steps, numbers.Integral) or n_steps < 1:
+            raise ValueError(f"n_steps must be a positive integer, got {n_steps!r}.")
+        first, last = self.times_[0], self.times_[-1]
+        if times is None:
+            return np.linspace(first, last, n_steps + 1)
+        times = np.asarray(times, dtype=np.float64).ravel()
+        if times.size == 0 or not np.all(np.isfinite(times)):
+            raise ValueError("times must be a non-empty array of finite numbers.")
+        if np.any(np.diff(times) < 0):
+            raise ValueError("times must be non-decreasing.")
+        if times[0] < first or times[-1] > last:
+            raise ValueError(
+                f"times must lie in the fitted range [{first:g}, {last:g}]; "
+                f"got [{times[0]:g}, {times[-1]:g}]."
+            )
+        return times
+
+    def sample_trajectory(
+        self, X, times=None, *, n_steps=100, method="bridge", random_state=None
+    ):
+        """Sample one path of the bridge from each starting point.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Starting points at the first snapshot time t_0.
+        times : array-like of shape (n_times,), default=None
+            Non-decreasing times, in label units within [t_0, t_m], at which
+            to record the paths. Default: ``n_steps + 1`` equispaced times.
+        n_steps : int, default=100
+            Number of equispaced times when ``times`` is None, and number of
+            Euler–Maruyama steps over [t_0, t_m] for ``method="sde"``.
+        method : {"bridge", "sde"}, default="bridge"
+            "bridge": draw the state at each snapshot time from the fitted
+            plan, then fill in Brownian bridges of each link's reference,
+            x_s = (1-s) x_0 + s x_1 + sqrt(eps_i s (1-s)) xi, sampled
+            sequentially so each path is coherent. "sde": integrate the SB
+            SDE with the fitted drift by Euler–Maruyama (estimators with a
+            drift only).
+        random_state : int, RandomState instance or None, default=None
+
+        Returns
+        -------
+        paths : ndarray of shape (n_samples, n_times, n_features)
+        """
+        X = self._validate_points(X)
+        times = self._check_times(times, n_steps)
+        rng = check_random_state(random_state)
+        if method == "bridge":
+            return self._bridge_paths(X, times, rng)
+        if method == "sde":
+            return self._sde_paths(X, times, n_steps, rng)
+        raise ValueError(f"method must be 'bridge' or 'sde', got {method!r}.")
+
+    def _bridge_paths(self, X, times, rng):
+        knots = [X]
+        for link in self.links_:
+            knots.append(link.sample(knots[-1], rng))
+        paths = np.empty((X.shape[0], times.shape[0], X.shape[1]))
+        link_of_time = np.array([self._locate(t)[0] for t in times], dtype=int)
+        for index, link in enumerate(self.links_):
+            columns = np.flatnonzero(link_of_time == index)
+            if columns.size == 0:
+                continue
+            start, end = self.times_[index], self.times_[index + 1]
+            local = np.clip((times[columns] - start) / (end - start), 0.0, 1.0)
+            normals = rng.standard_normal((X.shape[0], columns.size, X.shape[1]))
+            paths[:, columns] = brownian_bridge_paths(
+                knots[index], knots[index + 1], local, link.epsilon, normals
+            )
+        return paths
+
+    def _sde_paths(self, X, times, n_steps, rng):
+        grid = np.unique(
+            np.concatenate([np.linspace(self.times_[0], self.times_[-1], n_steps + 1),
+                            self.times_, times])
+        )
+        paths = np.empty((X.shape[0], times.shape[0], X.shape[1]))
+        state = X
+        recorded = 0
+        for step, t in enumerate(grid):
+            while recorded < times.shape[0] and times[recorded] == t:
+                paths[:, recorded] = state
+                recorded += 1
+            if step + 1 == grid.shape[0]:
+                break
+            index, s, span = self._locate(t)
+            link = self.links_[index]
+            ds = (grid[step + 1] - t) / span
+            noise = rng.standard_normal(state.shape)
+            state = state + link.drift(state, s) * ds + np.sqrt(link.epsilon * ds) * noise
+        return paths
+
+    # --------------------------------------------------------------- scoring
+    def _source_and_target(self, X, y):
+        """Rows of X at the first and last fitted snapshot times."""
+        if y is None:
+            if not self.generative_:
+                raise ValueError(
+                    "y (snapshot times) is required to score a model fitted between "
+                    "snapshots."
+                )
+            X = self._validate_points(X)
+            return None, X
+        X = self._validate_points(X)
+        y = check_snapshot_times(y, X.shape[0])
+        source, target = X[y == self.times_[0]], X[y == self.times_[-1]]
+        for name, rows, t in (("first", source, self.times_[0]),
+                              ("last", target, self.times_[-1])):
+            if rows.shape[0] == 0:
+                raise ValueError(
+                    f"X has no rows at the {name} fitted snapshot time {t:g}; score "
+                    "needs held-out samples of both end snapshots."
+                )
+        return source, target
+
+    def score(self, X, y=None):
+        """Negative energy distance between predicted and held-out endpoints.
+
+        The rows of X at the first fitted snapshot time are transported by
+        :meth:`sample` (with a fixed seed, so the score is deterministic) and
+        compared with the rows at the last snapshot time by the energy
+        distance (:func:`skschrodinger.metrics.energy_distance`). In generative
+        mode (y=None) ``len(X)`` generated samples are compared with X.
+        Higher is better, as scikit-learn's model selection expects.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,), default=None
+            Snapshot times; None only in generative mode.
+
+        Returns
+        -------
+        score : float
+        """
+        source, target = self._source_and_target(X, y)
+        if source is None:
+            predicted = self.sample(n_samples=target.shape[0], random_state=SCORE_SEED)
+        else:
+            predicted = self.sample(source, random_state=SCORE_SEED)
+        return -energy_distance(predicted, target)

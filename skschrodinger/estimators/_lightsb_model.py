@@ -1,0 +1,337 @@
+"""The LightSB model: a Gaussian-mixture adjusted Schrödinger potential.
+
+Korotin, Gushchin, Burnaev, "Light Schrödinger Bridge", ICLR 2024. With K
+components, reference variance eps and (normalised) Gaussians (DESIGN.md §4)::
+
+    v(y)      = sum_k alpha_k N(y | r_k, eps S_k)                      (potential)
+    c(x)      = sum_k alpha_k exp((x^T S_k x + 2 r_k^T x) / (2 eps))   (normaliser)
+    pi(y | x) = sum_k w_k(x) N(y | r_k + S_k x, eps S_k)
+    w_k(x)    = softmax_k[log alpha_k + (x^T S_k x + 2 r_k^T x) / (2 eps)]
+    L(theta)  = mean_x log c(x) - mean_y log v(y)     (= KL(pi* | pi_theta) + const)
+
+This module holds the fitted model of one link (:class:`LightSBPotential`) and
+the loss with its analytic gradient (:class:`MixtureParameterisation`); the
+estimator in ``_lightsb.py`` only orchestrates the fit.
+"""
+
+import numpy as np
+from scipy.linalg import cho_solve, solve_triangular
+
+from ..kernels import (
+    diagonal_bridge_terms,
+    diagonal_quadratic_log_softmax,
+    diagonal_quadratic_moments,
+    draw_components,
+    log_softmax_rows,
+)
+from ._base import BridgeLink
+
+LOG_2PI = np.log(2.0 * np.pi)
+
+
+class LightSBPotential(BridgeLink):
+    """Fitted LightSB adjusted potential of one bridge link.
+
+    Parameters
+    ----------
+    log_weights : ndarray of shape (K,)
+        log alpha_k (need not be normalised: every quantity is invariant to a
+        common shift).
+    means : ndarray of shape (K, d)
+        r_k.
+    covariances : ndarray of shape (K,), (K, d) or (K, d, d)
+        S_k for ``covariance_type`` "spherical", "diag" or "full"; the
+        component covariances of v are ``epsilon * S_k``.
+    covariance_type : {"spherical", "diag", "full"}
+    epsilon : float
+        Reference variance of the link.
+    """
+
+    def __init__(self, log_weights, means, covariances, covariance_type, epsilon):
+        super().__init__(epsilon)
+        self.log_weights = np.asarray(log_weights, dtype=np.float64)
+        self.means = np.ascontiguousarray(means, dtype=np.float64)
+        self.covariances = np.asarray(covariances, dtype=np.float64)
+        self.covariance_type = covariance_type
+        K, d = self.means.shape
+        if covariance_type == "full":
+            self._eigenvalues, self._eigenvectors = np.linalg.eigh(self.covariances)
+            self._cholesky = np.linalg.cholesky(self.covariances)
+        else:
+            self._eigenvalues = np.ascontiguousarray(
+                np.broadcast_to(self.covariances.reshape(K, -1), (K, d))
+            )
+            self._eigenvectors = None
+
+    @property
+    def n_components(self):
+        return self.means.shape[0]
+
+    # -- conditional plan ---------------------------------------------------
+    def _plan_logits(self, X):
+        """log alpha_k + (x^T S_k x + 2 r_k^T x) / (2 eps), shape (n, K)."""
+        quadratic = np.stack([((X @ S) * X).sum(axis=1) for S in self.covariances], axis=1)
+        return self.log_weights + (quadratic + 2.0 * X @ self.means.T) / (2.0 * self.epsilon)
+
+    def plan_log_weights(self, X):
+        """log c(x) and the log mixture weights log w_k(x) of pi(. | x).
+
+        Returns
+        -------
+        log_normaliser : ndarray of shape (n,)
+        log_weights : ndarray of shape (n, K)
+        """
+        if self._eigenvectors is None:
+            return diagonal_quadratic_log_softmax(
+                X, self._eigenvalues / (2.0 * self.epsilon), self.means / self.epsilon,
+                self.log_weights,
+            )
+        return log_softmax_rows(self._plan_logits(X))
+
+    def log_normaliser(self, X):
+        """log c(x) for each row x of X."""
+        return self.plan_log_weights(X)[0]
+
+    def log_potential(self, Y):
+        """log v(y) for each row y of Y (a normalised Gaussian-mixture density)."""
+        K, d = self.means.shape
+        eps = self.epsilon
+        if self._eigenvectors is None:
+            S = self._eigenvalues
+            bias = (self.log_weights - 0.5 * d * np.log(eps) - 0.5 * d * LOG_2PI
+                    - 0.5 * np.log(S).sum(axis=1)
+                    - (self.means**2 / S).sum(axis=1) / (2.0 * eps))
+            return diagonal_quadratic_log_softmax(
+                Y, -1.0 / (2.0 * eps * S), self.means / (eps * S), bias
+            )[0]
+        logits = np.empty((Y.shape[0], K))
+        for k in range(K):
+            z = solve_triangular(self._cholesky[k], (Y - self.means[k]).T, lower=True)
+            logits[:, k] = (self.log_weights[k] - 0.5 * d * (LOG_2PI + np.log(eps))
+                            - np.log(np.diag(self._cholesky[k])).sum()
+                            - (z * z).sum(axis=0) / (2.0 * eps))
+        return log_softmax_rows(logits)[0]
+
+    def mean(self, X):
+        """E[Y | X = x] = sum_k w_k(x) (r_k + S_k x)."""
+        weights = np.exp(self.plan_log_weights(X)[1])
+        result = weights @ self.means
+        if self._eigenvectors is None:
+            return result + X * (weights @ self._eigenvalues)
+        for k, S in enumerate(self.covariances):
+            result += weights[:, k:k + 1] * (X @ S)
+        return result
+
+    def sample(self, X, rng):
+        """Y ~ pi(. | x): a component k ~ w(x), then Y ~ N(r_k + S_k x, eps S_k)."""
+        labels = draw_components(self.plan_log_weights(X)[1], rng.random_sample(X.shape[0]))
+        noise = rng.standard_normal(X.shape)
+        scale = np.sqrt(self.epsilon)
+        if self._eigenvectors is None:
+            S = self._eigenvalues[labels]
+            return self.means[labels] + S * X + scale * np.sqrt(S) * noise
+        Y = np.empty_like(X)
+        for k in range(self.n_components):
+            rows = labels == k
+            Y[rows] = (self.means[k] + X[rows] @ self.covariances[k]
+                       + scale * noise[rows] @ self._cholesky[k].T)
+        return Y
+
+    def drift(self, X, s):
+        """SB drift g(x, s) = (sum_k omega_k(x, s) m_k(x, s) - x) / (1 - s).
+
+        omega and m are the closed forms of DESIGN.md §4, evaluated per
+        component in the eigenbasis of S_k, where they are diagonal.
+        """
+        eps = self.epsilon
+        if self._eigenvectors is None:
+            log_q, means = diagonal_bridge_terms(X, self._eigenvalues, self.means, s, eps)
+        else:
+            n, d = X.shape
+            log_q = np.empty((n, self.n_components))
+            means = np.empty((n, self.n_components, d))
+            for k, U in enumerate(self._eigenvectors):
+                q_k, m_k = diagonal_bridge_terms(
+                    X @ U, self._eigenvalues[k:k + 1], (self.means[k] @ U)[None, :], s, eps
+                )
+                log_q[:, k] = q_k[:, 0]
+                means[:, k] = m_k[:, 0] @ U.T
+        omega = np.exp(log_softmax_rows(log_q + self.log_weights)[1])
+        return (np.einsum("nk,nkd->nd", omega, means) - X) / (1.0 - s)
+
+
+class MixtureParameterisation:
+    """Unconstrained parameter vector of the LightSB model, loss and gradient.
+
+    theta = [eps log alpha (K), r (K*d), covariance parameters]. The weights
+    are stored as ``eps log alpha``, as in the published code, so that a
+    gradient step moves log alpha on the scale 1/eps of the logits. The
+    covariance parameters are ``log s_k`` (spherical, K), ``log S_kj`` (diag, K*d)
+    or, for "full", the lower triangle of the Cholesky factor L_k (S_k = L_k
+    L_k^T) with its diagonal stored as a logarithm (K*d*(d+1)/2).
+
+    Parameters
+    ----------
+    n_components : int
+    n_features : int
+    covariance_type : {"spherical", "diag", "full"}
+    epsilon : float
+        Reference variance of the link.
+    """
+
+    def __init__(self, n_components, n_features, covariance_type, epsilon):
+        self.n_components = n_components
+        self.n_features = n_features
+        self.covariance_type = covariance_type
+        self.epsilon = epsilon
+        K, d = n_components, n_features
+        self._tril = np.tril_indices(d)
+        self._diag_in_tril = np.flatnonzero(self._tril[0] == self._tril[1])
+        self.n_covariance_parameters = {
+            "spherical": K, "diag": K * d, "full": K * len(self._tril[0])
+        }[covariance_type]
+
+    # -- packing ---------------------------------------------------------------
+    def pack(self, log_weights, means, covariances):
+        """theta from (log alpha, r, S) with S in ``covariance_type`` layout."""
+        if self.covariance_type == "full":
+            L = np.linalg.cholesky(covariances)[:, self._tril[0], self._tril[1]]
+            L[:, self._diag_in_tril] = np.log(L[:, self._diag_in_tril])
+            cov_params = L
+        else:
+            cov_params = np.log(covariances)
+        return np.concatenate([self.epsilon * np.asarray(log_weights), np.ravel(means),
+                               np.ravel(cov_params)])
+
+    def unpack(self, theta):
+        """(log alpha, r, factor): factor is S (spherical (K,), diag (K, d)) or L (full)."""
+        K, d = self.n_components, self.n_features
+        log_weights = theta[:K] / self.epsilon
+        means = theta[K:K + K * d].reshape(K, d)
+        cov_params = theta[K + K * d:]
+        if self.covariance_type == "spherical":
+            return log_weights, means, np.exp(cov_params)
+        if self.covariance_type == "diag":
+            return log_weights, means, np.exp(cov_params.reshape(K, d))
+        tril = cov_params.reshape(K, -1).copy()
+        tril[:, self._diag_in_tril] = np.exp(tril[:, self._diag_in_tril])
+        L = np.zeros((K, d, d))
+        L[:, self._tril[0], self._tril[1]] = tril
+        return log_weights, means, L
+
+    def covariances(self, theta):
+        """S in ``covariance_type`` layout."""
+        factor = self.unpack(theta)[2]
+        if self.covariance_type == "full":
+            return factor @ factor.transpose(0, 2, 1)
+        return factor
+
+    def potential(self, theta):
+        """The :class:`LightSBPotential` with parameters theta."""
+        log_weights, means, _ = self.unpack(theta)
+        return LightSBPotential(
+            log_weights.copy(), means.copy(), self.covariances(theta), self.covariance_type,
+            self.epsilon,
+        )
+
+    # -- loss --------------------------------------------------------------------
+    def loss_and_gradient(self, theta, batch):
+        """L(theta) = mean_x log c(x) - mean_y log v(y) and its gradient.
+
+        With responsibilities w_k(x) (plan weights) and gamma_k(y) (posterior
+        of v), and E_w, E_gamma the weighted sample means, the gradient in
+        (log alpha, r, S) is::
+
+            dL/dlog alpha_k = E_x[w_k] - E_y[gamma_k]
+            dL/dr_k = E_x[w_k x] / eps - S_k^{-1} E_y[gamma_k (y - r_k)] / eps
+            dL/dS_k = E_x[w_k x x^T] / (2 eps)
+                      - S_k^{-1} E_y[gamma_k (y - r_k)(y - r_k)^T] S_k^{-1} / (2 eps)
+                      + E_y[gamma_k] S_k^{-1} / 2
+
+        and is then chained to the unconstrained covariance parameters.
+
+        Parameters
+        ----------
+        theta : ndarray
+        batch : SampleBatch
+            Source sample X and target sample Y.
+
+        Returns
+        -------
+        loss : float
+        gradient : ndarray of the shape of theta
+        """
+        log_weights, means, factor = self.unpack(theta)
+        epsilon = self.epsilon
+        if self.covariance_type == "full":
+            loss, g_alpha, g_r, g_S = _full_loss_terms(log_weights, means, factor, batch, epsilon)
+            g_L = 2.0 * g_S @ factor
+            g_cov = g_L[:, self._tril[0], self._tril[1]]
+            g_cov[:, self._diag_in_tril] *= factor[:, self._tril[0], self._tril[1]][
+                :, self._diag_in_tril]
+        else:
+            S = np.broadcast_to(factor.reshape(self.n_components, -1),
+                                (self.n_components, self.n_features))
+            loss, g_alpha, g_r, g_S = _diagonal_loss_terms(log_weights, means, S, batch, epsilon)
+            g_cov = g_S * S
+            if self.covariance_type == "spherical":
+                g_cov = g_cov.sum(axis=1)
+        return loss, np.concatenate([g_alpha / epsilon, np.ravel(g_r), np.ravel(g_cov)])
+
+
+class SampleBatch:
+    """Source sample X and target sample Y of one link, as contiguous float64."""
+
+    def __init__(self, X, Y):
+        self.X = np.ascontiguousarray(X, dtype=np.float64)
+        self.Y = np.ascontiguousarray(Y, dtype=np.float64)
+
+
+def _diagonal_loss_terms(log_weights, means, S, batch, eps):
+    """Loss and gradient in (log alpha, r, S) for diagonal S of shape (K, d)."""
+    d = means.shape[1]
+    lse_c, w_c, m1_c, m2_c = diagonal_quadratic_moments(
+        batch.X, S / (2.0 * eps), means / eps, log_weights)
+    inv_S = 1.0 / S
+    bias = (log_weights - 0.5 * d * (LOG_2PI + np.log(eps)) - 0.5 * np.log(S).sum(axis=1)
+            - (means * means * inv_S).sum(axis=1) / (2.0 * eps))
+    lse_v, w_v, m1_v, m2_v = diagonal_quadratic_moments(
+        batch.Y, -inv_S / (2.0 * eps), means * inv_S / eps, bias)
+    w_v_col = w_v[:, None]
+    centred_sq = m2_v - 2.0 * means * m1_v + w_v_col * means * means
+    g_alpha = w_c - w_v
+    g_r = m1_c / eps - inv_S * (m1_v - w_v_col * means) / eps
+    g_S = m2_c / (2.0 * eps) - inv_S * inv_S * centred_sq / (2.0 * eps) + 0.5 * w_v_col * inv_S
+    return lse_c - lse_v, g_alpha, g_r, g_S
+
+
+def _full_loss_terms(log_weights, means, L, batch, eps):
+    """Loss and gradient in (log alpha, r, S) for full S = L L^T of shape (K, d, d)."""
+    K, d = means.shape
+    X, Y = batch.X, batch.Y
+    n, m = X.shape[0], Y.shape[0]
+    S = L @ L.transpose(0, 2, 1)
+    quad_c = np.stack([((X @ S_k) * X).sum(axis=1) for S_k in S], axis=1)
+    lse_c, log_rc = log_softmax_rows(log_weights + (quad_c + 2.0 * X @ means.T) / (2.0 * eps))
+    logits_v = np.empty((m, K))
+    for k in range(K):
+        z = solve_triangular(L[k], (Y - means[k]).T, lower=True)
+        logits_v[:, k] = (log_weights[k] - 0.5 * d * (LOG_2PI + np.log(eps))
+                          - np.log(np.diag(L[k])).sum() - (z * z).sum(axis=0) / (2.0 * eps))
+    lse_v, log_rv = log_softmax_rows(logits_v)
+    r_c, r_v = np.exp(log_rc), np.exp(log_rv)
+    w_c, w_v = r_c.mean(axis=0), r_v.mean(axis=0)
+    g_alpha = w_c - w_v
+    g_r = r_c.T @ X / (n * eps)
+    g_S = np.empty((K, d, d))
+    identity = np.eye(d)
+    for k in range(K):
+        inv_S = cho_solve((L[k], True), identity)
+        centred = Y - means[k]
+        weighted = centred * r_v[:, k:k + 1]
+        g_r[k] -= inv_S @ weighted.sum(axis=0) / (m * eps)
+        second_c = (X * r_c[:, k:k + 1]).T @ X / n
+        second_v = weighted.T @ centred / m
+        g_S[k] = (second_c / (2.0 * eps) - inv_S @ second_v @ inv_S / (2.0 * eps)
+                  + 0.5 * w_v[k] * inv_S)
+    return lse_c.mean() - lse_v.mean(), g_alpha, g_r, g_S

@@ -1,0 +1,97 @@
+"""Smooth minimisers for losses with analytic gradients: L-BFGS and Adam."""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import minimize
+
+ADAM_BETAS = (0.9, 0.999)
+ADAM_STABILITY = 1e-8
+N_EPOCHS_NO_CHANGE = 10
+"""Adam stops once the epoch loss has not improved by ``tol`` for this many epochs."""
+
+
+@dataclass
+class SolverResult:
+    theta: np.ndarray
+    n_iter: int
+    converged: bool
+    loss_curve: list = field(default_factory=list)
+
+
+def _log(verbose, prefix, n_iter, loss, every):
+    if verbose and (verbose > 1 or n_iter % every == 0):
+        print(f"{prefix}iteration {n_iter:5d}  loss {loss:.6f}", flush=True)
+
+
+def minimize_lbfgs(fun, theta0, *, max_iter, tol, verbose=0, prefix=""):
+    """Full-batch L-BFGS (scipy's L-BFGS-B, no bounds) with an analytic gradient.
+
+    Parameters
+    ----------
+    fun : callable
+        ``fun(theta) -> (loss, gradient)``.
+    theta0 : ndarray
+    max_iter : int
+    tol : float or None
+        Stops when the relative decrease of the loss over one iteration,
+        ``(L_k - L_{k+1}) / max(|L_k|, |L_{k+1}|, 1)``, or the largest
+        gradient component falls below ``tol``. None: run until ``max_iter``
+        (or until the line search can make no progress).
+    """
+    curve = []
+
+    def record(intermediate_result):
+        curve.append(float(intermediate_result.fun))
+        _log(verbose, prefix, len(curve), curve[-1], 10)
+
+    tol = 0.0 if tol is None else tol
+    result = minimize(
+        fun, theta0, jac=True, method="L-BFGS-B", callback=record,
+        options={"maxiter": max_iter, "ftol": tol, "gtol": tol, "maxcor": 20},
+    )
+    return SolverResult(result.x, int(result.nit), result.status == 0, curve)
+
+
+def minimize_adam(fun, theta0, draw_batch, *, max_iter, learning_rate, tol, steps_per_epoch,
+                  verbose=0, prefix=""):
+    """Minibatch Adam (Kingma & Ba) with the usual defaults beta = (0.9, 0.999).
+
+    Parameters
+    ----------
+    fun : callable
+        ``fun(theta, batch) -> (loss, gradient)``.
+    draw_batch : callable
+        ``draw_batch() -> batch``, a fresh minibatch.
+    max_iter : int
+        Number of Adam steps.
+    tol : float or None
+        Stops once the mean minibatch loss of an epoch (``steps_per_epoch``
+        steps) has not improved on the best epoch by ``tol * max(|best|, 1)``
+        for 10 epochs. None runs exactly ``max_iter`` steps.
+    """
+    beta1, beta2 = ADAM_BETAS
+    theta = theta0.copy()
+    first = np.zeros_like(theta)
+    second = np.zeros_like(theta)
+    curve, epoch_losses = [], []
+    best, stale = np.inf, 0
+    for step in range(1, max_iter + 1):
+        loss, grad = fun(theta, draw_batch())
+        first = beta1 * first + (1.0 - beta1) * grad
+        second = beta2 * second + (1.0 - beta2) * grad * grad
+        step_size = learning_rate * np.sqrt(1.0 - beta2**step) / (1.0 - beta1**step)
+        theta -= step_size * first / (np.sqrt(second) + ADAM_STABILITY)
+        epoch_losses.append(loss)
+        if len(epoch_losses) == steps_per_epoch or step == max_iter:
+            curve.append(float(np.mean(epoch_losses)))
+            epoch_losses = []
+            _log(verbose, prefix, step, curve[-1], 10 * steps_per_epoch)
+            if tol is not None:
+                if best == np.inf or curve[-1] < best - tol * max(abs(best), 1.0):
+                    best, stale = curve[-1], 0
+                else:
+                    stale += 1
+                if stale >= N_EPOCHS_NO_CHANGE:
+                    return SolverResult(theta, step, True, curve)
+    return SolverResult(theta, max_iter, False, curve)
