@@ -40,6 +40,16 @@ def _log_softmax_row(logits, out_row):
     return lse
 
 
+@njit(cache=True, inline="always")
+def _diagonal_logits(x, A, B, b, out):
+    """Write ell_k(x) = b_k + sum_j (A_kj x_j + B_kj) x_j, eq. (1), into ``out``."""
+    for k in range(b.shape[0]):
+        acc = b[k]
+        for j in range(x.shape[0]):
+            acc += (A[k, j] * x[j] + B[k, j]) * x[j]
+        out[k] = acc
+
+
 @njit(cache=True, parallel=True, fastmath=FAST_SUMS)
 def diagonal_quadratic_log_softmax(X, A, B, b):
     """Log-sum-exp and log-responsibilities of the diagonal quadratic logits (1).
@@ -63,12 +73,7 @@ def diagonal_quadratic_log_softmax(X, A, B, b):
     log_resp = np.empty((n, K))
     for i in prange(n):
         logits = np.empty(K)
-        for k in range(K):
-            acc = b[k]
-            for j in range(d):
-                x = X[i, j]
-                acc += (A[k, j] * x + B[k, j]) * x
-            logits[k] = acc
+        _diagonal_logits(X[i], A, B, b, logits)
         lse[i] = _log_softmax_row(logits, log_resp[i])
     return lse, log_resp
 
@@ -114,12 +119,7 @@ def diagonal_quadratic_moments(X, A, B, b):
         logits = np.empty(K)
         log_resp = np.empty(K)
         for i in range(c * chunk, min(n, (c + 1) * chunk)):
-            for k in range(K):
-                acc = b[k]
-                for j in range(d):
-                    x = X[i, j]
-                    acc += (A[k, j] * x + B[k, j]) * x
-                logits[k] = acc
+            _diagonal_logits(X[i], A, B, b, logits)
             lse_parts[c] += _log_softmax_row(logits, log_resp)
             for k in range(K):
                 w = np.exp(log_resp[k])
