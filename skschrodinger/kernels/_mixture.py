@@ -67,7 +67,7 @@ def diagonal_quadratic_log_softmax(X, A, B, b):
     log_resp : ndarray of shape (n, K)
         ``ell_k(x_i) - lse_i``, the log-softmax over components.
     """
-    n, d = X.shape
+    n = X.shape[0]
     K = b.shape[0]
     lse = np.empty(n)
     log_resp = np.empty((n, K))
