@@ -68,11 +68,6 @@ class LightSBPotential(BridgeLink):
         return self.means.shape[0]
 
     # -- conditional plan ---------------------------------------------------
-    def _plan_logits(self, X):
-        """log alpha_k + (x^T S_k x + 2 r_k^T x) / (2 eps), shape (n, K)."""
-        quadratic = np.stack([((X @ S) * X).sum(axis=1) for S in self.covariances], axis=1)
-        return self.log_weights + (quadratic + 2.0 * X @ self.means.T) / (2.0 * self.epsilon)
-
     def plan_log_weights(self, X):
         """log c(x) and the log mixture weights log w_k(x) of pi(. | x).
 
@@ -86,7 +81,8 @@ class LightSBPotential(BridgeLink):
                 X, self._eigenvalues / (2.0 * self.epsilon), self.means / self.epsilon,
                 self.log_weights,
             )
-        return log_softmax_rows(self._plan_logits(X))
+        return log_softmax_rows(
+            _full_plan_logits(X, self.log_weights, self.means, self.covariances, self.epsilon))
 
     def log_normaliser(self, X):
         """log c(x) for each row x of X."""
@@ -94,23 +90,11 @@ class LightSBPotential(BridgeLink):
 
     def log_potential(self, Y):
         """log v(y) for each row y of Y (a normalised Gaussian-mixture density)."""
-        K, d = self.means.shape
-        eps = self.epsilon
         if self._eigenvectors is None:
-            S = self._eigenvalues
-            bias = (self.log_weights - 0.5 * d * np.log(eps) - 0.5 * d * LOG_2PI
-                    - 0.5 * np.log(S).sum(axis=1)
-                    - (self.means**2 / S).sum(axis=1) / (2.0 * eps))
-            return diagonal_quadratic_log_softmax(
-                Y, -1.0 / (2.0 * eps * S), self.means / (eps * S), bias
-            )[0]
-        logits = np.empty((Y.shape[0], K))
-        for k in range(K):
-            z = solve_triangular(self._cholesky[k], (Y - self.means[k]).T, lower=True)
-            logits[:, k] = (self.log_weights[k] - 0.5 * d * (LOG_2PI + np.log(eps))
-                            - np.log(np.diag(self._cholesky[k])).sum()
-                            - (z * z).sum(axis=0) / (2.0 * eps))
-        return log_softmax_rows(logits)[0]
+            return diagonal_quadratic_log_softmax(Y, *_diagonal_potential_coefficients(
+                self.log_weights, self.means, self._eigenvalues, self.epsilon))[0]
+        return log_softmax_rows(_full_potential_logits(
+            Y, self.log_weights, self.means, self._cholesky, self.epsilon))[0]
 
     def mean(self, X):
         """E[Y | X = x] = sum_k w_k(x) (r_k + S_k x)."""
@@ -287,16 +271,43 @@ class SampleBatch:
         self.Y = np.ascontiguousarray(Y, dtype=np.float64)
 
 
-def _diagonal_loss_terms(log_weights, means, S, batch, eps):
-    """Loss and gradient in (log alpha, r, S) for diagonal S of shape (K, d)."""
+def _diagonal_potential_coefficients(log_weights, means, S, eps):
+    """(A, B, b) of eq. (1) for log alpha_k + log N(y | r_k, eps diag(S_k)).
+
+    log N(y | r, eps S) = -1/2 sum_j [log(2 pi eps S_j) + (y_j - r_j)^2 / (eps S_j)], so
+    A = -1 / (2 eps S), B = r / (eps S) and b collects the y-free terms.
+    """
     d = means.shape[1]
-    lse_c, w_c, m1_c, m2_c = diagonal_quadratic_moments(
-        batch.X, S / (2.0 * eps), means / eps, log_weights)
     inv_S = 1.0 / S
     bias = (log_weights - 0.5 * d * (LOG_2PI + np.log(eps)) - 0.5 * np.log(S).sum(axis=1)
             - (means * means * inv_S).sum(axis=1) / (2.0 * eps))
+    return -inv_S / (2.0 * eps), means * inv_S / eps, bias
+
+
+def _full_plan_logits(X, log_weights, means, S, eps):
+    """log alpha_k + (x^T S_k x + 2 r_k^T x) / (2 eps) for full S, shape (n, K)."""
+    quadratic = np.stack([((X @ S_k) * X).sum(axis=1) for S_k in S], axis=1)
+    return log_weights + (quadratic + 2.0 * X @ means.T) / (2.0 * eps)
+
+
+def _full_potential_logits(Y, log_weights, means, L, eps):
+    """log alpha_k + log N(y | r_k, eps L_k L_k^T), shape (m, K)."""
+    K, d = means.shape
+    logits = np.empty((Y.shape[0], K))
+    for k in range(K):
+        z = solve_triangular(L[k], (Y - means[k]).T, lower=True)
+        logits[:, k] = (log_weights[k] - 0.5 * d * (LOG_2PI + np.log(eps))
+                        - np.log(np.diag(L[k])).sum() - (z * z).sum(axis=0) / (2.0 * eps))
+    return logits
+
+
+def _diagonal_loss_terms(log_weights, means, S, batch, eps):
+    """Loss and gradient in (log alpha, r, S) for diagonal S of shape (K, d)."""
+    lse_c, w_c, m1_c, m2_c = diagonal_quadratic_moments(
+        batch.X, S / (2.0 * eps), means / eps, log_weights)
+    inv_S = 1.0 / S
     lse_v, w_v, m1_v, m2_v = diagonal_quadratic_moments(
-        batch.Y, -inv_S / (2.0 * eps), means * inv_S / eps, bias)
+        batch.Y, *_diagonal_potential_coefficients(log_weights, means, S, eps))
     w_v_col = w_v[:, None]
     centred_sq = m2_v - 2.0 * means * m1_v + w_v_col * means * means
     g_alpha = w_c - w_v
@@ -311,14 +322,8 @@ def _full_loss_terms(log_weights, means, L, batch, eps):
     X, Y = batch.X, batch.Y
     n, m = X.shape[0], Y.shape[0]
     S = L @ L.transpose(0, 2, 1)
-    quad_c = np.stack([((X @ S_k) * X).sum(axis=1) for S_k in S], axis=1)
-    lse_c, log_rc = log_softmax_rows(log_weights + (quad_c + 2.0 * X @ means.T) / (2.0 * eps))
-    logits_v = np.empty((m, K))
-    for k in range(K):
-        z = solve_triangular(L[k], (Y - means[k]).T, lower=True)
-        logits_v[:, k] = (log_weights[k] - 0.5 * d * (LOG_2PI + np.log(eps))
-                          - np.log(np.diag(L[k])).sum() - (z * z).sum(axis=0) / (2.0 * eps))
-    lse_v, log_rv = log_softmax_rows(logits_v)
+    lse_c, log_rc = log_softmax_rows(_full_plan_logits(X, log_weights, means, S, eps))
+    lse_v, log_rv = log_softmax_rows(_full_potential_logits(Y, log_weights, means, L, eps))
     r_c, r_v = np.exp(log_rc), np.exp(log_rv)
     w_c, w_v = r_c.mean(axis=0), r_v.mean(axis=0)
     g_alpha = w_c - w_v
