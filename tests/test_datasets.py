@@ -1,7 +1,14 @@
 import numpy as np
 import pytest
 
-from skschrodinger.datasets import GaussianBridge, load_msci, make_gaussian_bridge
+from skschrodinger.datasets import (
+    TOY_SHAPES,
+    GaussianBridge,
+    load_msci,
+    make_gaussian_bridge,
+    make_toy_pair,
+    sample_toy,
+)
 
 
 def test_one_dimensional_correlation_is_the_golden_ratio_conjugate():
@@ -41,3 +48,22 @@ def test_load_msci(msci_dir):
 def test_load_msci_names_missing_files(tmp_path):
     with pytest.raises(FileNotFoundError, match="full_cite_pcas_50_day_2"):
         load_msci(tmp_path, days=(2,))
+
+
+@pytest.mark.parametrize("shape", sorted(TOY_SHAPES))
+def test_toy_shapes_are_seeded_two_dimensional_and_bounded(shape):
+    Z = sample_toy(shape, 2000, random_state=0)
+    assert Z.shape == (2000, 2) and np.all(np.isfinite(Z))
+    np.testing.assert_array_equal(Z, sample_toy(shape, 2000, random_state=0))
+    assert np.all(np.abs(Z) < 5.0)
+    assert np.all(Z.std(axis=0) > 0.5)
+
+
+def test_toy_pair_convention_and_errors():
+    X, y = make_toy_pair("swiss_roll", "s_curve", n_samples=30, n_samples_target=20,
+                         random_state=0)
+    assert X.shape == (50, 2) and np.array_equal(y, np.repeat([0.0, 1.0], [30, 20]))
+    with pytest.raises(ValueError, match="Unknown toy shape"):
+        make_toy_pair("gaussian", "donut")
+    with pytest.raises(ValueError, match="noise"):
+        sample_toy("moons", 10, noise=-1.0)

@@ -33,3 +33,96 @@ def test_energy_distance_zero_for_identical_samples_and_positive_otherwise():
 def test_energy_distance_rejects_mismatched_features():
     with pytest.raises(ValueError, match="same number of features"):
         energy_distance(np.zeros((3, 2)), np.zeros((3, 3)))
+
+
+# -- Bures-Wasserstein ---------------------------------------------------------------
+import ot  # noqa: E402
+
+from skschrodinger.metrics import (  # noqa: E402
+    bures_wasserstein,
+    bw_uvp,
+    conditional_bw_uvp,
+    wasserstein2_distance,
+)
+
+
+def random_spd(rng, d):
+    A = rng.randn(d, d)
+    return A @ A.T + 0.1 * np.eye(d)
+
+
+def test_bures_wasserstein_is_half_of_pot_squared_distance():
+    rng = np.random.RandomState(3)
+    for d in (1, 2, 7):
+        m1, m2 = rng.randn(d), rng.randn(d)
+        C1, C2 = random_spd(rng, d), random_spd(rng, d)
+        expected = 0.5 * float(ot.gaussian.bures_wasserstein_distance(m1, m2, C1, C2)) ** 2
+        assert bures_wasserstein(m1, C1, m2, C2) == pytest.approx(expected, rel=1e-8)
+
+
+def test_bures_wasserstein_one_dimensional_closed_form_and_batching():
+    means = np.array([[0.0], [1.0]])
+    covs = np.array([[[4.0]], [[1.0]]])
+    # 1-D: ((m1 - m2)^2 + (s1 - s2)^2) / 2
+    values = bures_wasserstein(means, covs, np.zeros((2, 1)), np.ones((2, 1, 1)))
+    np.testing.assert_allclose(values, [0.5 * (0 + 1), 0.5 * (1 + 0)])
+
+
+def test_bw_uvp_zero_for_exact_moments_and_one_hundred_for_a_point_mass():
+    rng = np.random.RandomState(4)
+    X = rng.randn(500, 3) @ random_spd(rng, 3)
+    mean, cov = X.mean(axis=0), np.cov(X.T)
+    assert bw_uvp(X, true_mean=mean, true_covariance=cov) == pytest.approx(0.0, abs=1e-9)
+    assert bw_uvp(X, X) == pytest.approx(0.0, abs=1e-9)
+    point_mass = np.tile(mean, (10, 1))
+    assert bw_uvp(point_mass, true_mean=mean, true_covariance=cov) == pytest.approx(100.0)
+
+
+def test_bw_uvp_and_conditional_bw_uvp_errors():
+    X = np.zeros((5, 2))
+    with pytest.raises(ValueError, match="either X_true or both"):
+        bw_uvp(X)
+    with pytest.raises(ValueError, match="either X_true or both"):
+        bw_uvp(X, X, true_mean=np.zeros(2), true_covariance=np.eye(2))
+    with pytest.raises(ValueError, match="features"):
+        bw_uvp(X, true_mean=np.zeros(3), true_covariance=np.eye(3))
+    with pytest.raises(ValueError, match="shape"):
+        conditional_bw_uvp(np.zeros((4, 2)), np.zeros((4, 2)), np.zeros((4, 2, 2)), 1.0)
+    with pytest.raises(ValueError, match="NaN"):
+        conditional_bw_uvp(np.full((1, 3, 2), np.nan), np.zeros((1, 2)), np.zeros((1, 2, 2)), 1.0)
+    with pytest.raises(ValueError, match="target_variance"):
+        conditional_bw_uvp(np.zeros((1, 3, 2)), np.zeros((1, 2)), np.zeros((1, 2, 2)), 0.0)
+
+
+def test_conditional_bw_uvp_is_the_mean_of_per_point_bw():
+    rng = np.random.RandomState(5)
+    Y = rng.randn(4, 50, 2)
+    means, covs = rng.randn(4, 2), np.stack([random_spd(rng, 2) for _ in range(4)])
+    per_point = [bures_wasserstein(Y[i].mean(0), np.cov(Y[i].T), means[i], covs[i])
+                 for i in range(4)]
+    assert conditional_bw_uvp(Y, means, covs, 3.0) == pytest.approx(
+        100 * np.mean(per_point) / 1.5)
+
+
+# -- exact W2 --------------------------------------------------------------------------
+def test_wasserstein2_matches_sorted_coupling_in_one_dimension():
+    rng = np.random.RandomState(6)
+    x, y = rng.randn(300), 2 + 0.5 * rng.randn(300)
+    expected = np.sqrt(np.mean((np.sort(x) - np.sort(y)) ** 2))
+    assert wasserstein2_distance(x[:, None], y[:, None]) == pytest.approx(expected, rel=1e-9)
+
+
+def test_wasserstein2_weights_equal_repeated_points():
+    rng = np.random.RandomState(7)
+    X, Y = rng.randn(5, 2), rng.randn(7, 2)
+    repeats = np.array([1, 3, 2, 1, 4])
+    weighted = wasserstein2_distance(X, Y, weights_X=repeats)
+    assert weighted == pytest.approx(wasserstein2_distance(np.repeat(X, repeats, axis=0), Y))
+    assert wasserstein2_distance(X, X) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_wasserstein2_errors():
+    with pytest.raises(ValueError, match="same number of features"):
+        wasserstein2_distance(np.zeros((3, 2)), np.zeros((3, 1)))
+    with pytest.raises(ValueError, match="non-negative"):
+        wasserstein2_distance(np.zeros((3, 2)), np.zeros((3, 2)), weights_X=[1, -1, 1])

@@ -27,7 +27,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._validation import check_scalar_time, check_snapshot_times, split_snapshots
 from ..kernels import brownian_bridge_paths
-from ..metrics import energy_distance
+from ..metrics import make_bridge_scorer
 
 SCORE_SEED = 0
 """Seed of the endpoint draws in :meth:`BaseBridge.score`, so scores are reproducible."""
@@ -317,37 +317,17 @@ class BaseBridge(OneToOneFeatureMixin, TransformerMixin, BaseEstimator, metaclas
         return paths
 
     # --------------------------------------------------------------- scoring
-    def _source_and_target(self, X, y):
-        """Rows of X at the first and last fitted snapshot times."""
-        if y is None:
-            if not self.generative_:
-                raise ValueError(
-                    "y (snapshot times) is required to score a model fitted between "
-                    "snapshots."
-                )
-            X = self._validate_points(X)
-            return None, X
-        X = self._validate_points(X)
-        y = check_snapshot_times(y, X.shape[0])
-        source, target = X[y == self.times_[0]], X[y == self.times_[-1]]
-        for name, rows, t in (("first", source, self.times_[0]),
-                              ("last", target, self.times_[-1])):
-            if rows.shape[0] == 0:
-                raise ValueError(
-                    f"X has no rows at the {name} fitted snapshot time {t:g}; score "
-                    "needs held-out samples of both end snapshots."
-                )
-        return source, target
-
     def score(self, X, y=None):
         """Negative energy distance between predicted and held-out endpoints.
 
-        The rows of X at the first fitted snapshot time are transported by
-        :meth:`sample` (with a fixed seed, so the score is deterministic) and
-        compared with the rows at the last snapshot time by the energy
-        distance (:func:`skschrodinger.metrics.energy_distance`). In generative
-        mode (y=None) ``len(X)`` generated samples are compared with X.
-        Higher is better, as scikit-learn's model selection expects.
+        The rows of X at the first fitted snapshot time are transported to the
+        last one (one draw per row, with a fixed seed, so the score is
+        deterministic) and compared with the rows at the last snapshot time by
+        the energy distance (:func:`skschrodinger.metrics.energy_distance`). In
+        generative mode (y=None) ``len(X)`` generated samples are compared with
+        X. Higher is better, as scikit-learn's model selection expects. This is
+        ``make_bridge_scorer()``; see :func:`skschrodinger.metrics.make_bridge_scorer`
+        to score intermediate snapshots or use another distance.
 
         Parameters
         ----------
@@ -359,9 +339,4 @@ class BaseBridge(OneToOneFeatureMixin, TransformerMixin, BaseEstimator, metaclas
         -------
         score : float
         """
-        source, target = self._source_and_target(X, y)
-        if source is None:
-            predicted = self.sample(n_samples=target.shape[0], random_state=SCORE_SEED)
-        else:
-            predicted = self.sample(source, random_state=SCORE_SEED)
-        return -energy_distance(predicted, target)
+        return make_bridge_scorer(random_state=SCORE_SEED)(self, X, y)

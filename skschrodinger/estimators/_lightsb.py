@@ -14,10 +14,19 @@ from threadpoolctl import threadpool_limits
 
 from .._validation import check_snapshot_times
 from ._base import SCORE_SEED, BaseBridge
-from ._lightsb_model import MixtureParameterisation, SampleBatch
+from ..datasets import GaussianBridge
+from ._lightsb_model import MixtureParameterisation, SampleBatch, rescale_epsilon
 from ._solvers import minimize_adam, minimize_lbfgs
 
 DEFAULT_MAX_ITER = {"lbfgs": 1000, "adam": 10_000}
+ANNEAL_START = 10.0
+"""``init="annealed"`` starts at epsilon = ANNEAL_START times the mean per-feature variance."""
+ANNEAL_FACTOR = np.sqrt(10.0)
+"""Ratio of consecutive epsilons of the annealing ladder."""
+ANNEAL_SPREAD = 0.3
+"""Initial r_k = Gaussian-bridge r + ANNEAL_SPREAD (y_k - mean y) for random targets y_k."""
+ANNEAL_STAGE_TOL = 1e-5
+"""Stopping tolerance of the intermediate annealing stages (at least ``tol``)."""
 
 
 class LightSBTransport(BaseBridge):
@@ -68,9 +77,24 @@ class LightSBTransport(BaseBridge):
     n_init : int, default=1
         Number of random restarts per link; the one with the lowest loss is
         kept. Restarts run through joblib (see ``n_jobs``).
+    init : {"samples", "annealed"}, default="samples"
+        How each restart starts. "samples" is the published initialisation:
+        r_k at random target samples, S_k = ``init_scale`` I, uniform weights.
+        "annealed" starts from the closed-form Schrödinger bridge between
+        Gaussian fits of the two samples (all S_k equal to its slope, r_k
+        spread around its intercept) at a large epsilon (10 times the mean
+        per-feature variance), where the loss is benign, and lowers epsilon
+        by factors of sqrt(10) down to ``epsilon``, refitting at each step
+        from the previous solution moved to the new epsilon with the same
+        Schrödinger potential. It costs a few extra fits but avoids the
+        collapse onto a single Gaussian that the published start falls into
+        at small epsilon relative to the data's spread: on the EOT benchmark
+        (d=16, epsilon=0.1, K=5 full) cBW2^2-UVP 0.24 % instead of 0.47 %,
+        and at epsilon=1 0.35 % instead of 1.9 % (noise floor 0.27 %).
+        Each annealing stage runs the chosen solver, so with "adam" it
+        multiplies the number of steps.
     init_scale : float, default=0.1
-        Initial S_k = init_scale * I. The means r_k start at random target
-        samples and the weights uniform, as in the published code.
+        Initial S_k = init_scale * I for ``init="samples"``.
     warm_start : bool, default=False
         Start from the previous fit's parameters when the snapshot times,
         ``n_components`` and ``covariance_type`` are unchanged (one restart).
@@ -127,6 +151,7 @@ class LightSBTransport(BaseBridge):
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "n_init": [Interval(Integral, 1, None, closed="left")],
+        "init": [StrOptions({"annealed", "samples"})],
         "init_scale": [Interval(Real, 0, None, closed="neither")],
         "warm_start": ["boolean"],
         "n_jobs": [Integral, None],
@@ -145,6 +170,7 @@ class LightSBTransport(BaseBridge):
         batch_size=128,
         learning_rate=1e-2,
         n_init=1,
+        init="samples",
         init_scale=0.1,
         warm_start=False,
         n_jobs=None,
@@ -160,6 +186,7 @@ class LightSBTransport(BaseBridge):
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.n_init = n_init
+        self.init = init
         self.init_scale = init_scale
         self.warm_start = warm_start
         self.n_jobs = n_jobs
@@ -196,8 +223,8 @@ class LightSBTransport(BaseBridge):
                 seed = rng.randint(np.iinfo(np.int32).max)
                 jobs.append((index, delayed(_fit_restart)(
                     param, batch, start, seed, self.solver, max_iter, self.tol,
-                    self.batch_size, self.learning_rate, self.init_scale, self.verbose,
-                    f"[LightSB link {index}] ")))
+                    self.batch_size, self.learning_rate, self.init, self.init_scale,
+                    self.verbose, f"[LightSB link {index}] ")))
         results = Parallel(n_jobs=self.n_jobs)(job for _, job in jobs)
         best = {}
         for (index, _), (loss, result) in zip(jobs, results):
@@ -255,18 +282,88 @@ class LightSBTransport(BaseBridge):
 
 
 def _fit_restart(param, batch, start, seed, solver, max_iter, tol, batch_size,
-                 learning_rate, init_scale, verbose, prefix):
+                 learning_rate, init, init_scale, verbose, prefix):
     """One restart of the LightSB fit of one link; returns (full-batch loss, result)."""
     rng = np.random.RandomState(seed)
-    if start is None:
-        start = _initial_parameters(param, batch.Y, init_scale, rng)
     # The diagonal loss runs in parallel numba kernels; BLAS threads left
     # spinning by the solver's own linear algebra would compete with them.
     blas_limit = (nullcontext() if param.covariance_type == "full"
                   else threadpool_limits(limits=1, user_api="blas"))
     with blas_limit:
+        if start is None and init == "annealed":
+            start = _annealed_start(param, batch, rng, solver, max_iter, tol, batch_size,
+                                    learning_rate, verbose, prefix)
+        elif start is None:
+            start = _initial_parameters(param, batch.Y, init_scale, rng)
         return _solve(param, batch, start, rng, solver, max_iter, tol, batch_size,
                       learning_rate, verbose, prefix)
+
+
+def _annealing_ladder(batch, epsilon):
+    """Decreasing epsilons above ``epsilon`` from which ``init="annealed"`` descends."""
+    scale = max(batch.X.var(axis=0).mean(), batch.Y.var(axis=0).mean())
+    ladder = []
+    current = ANNEAL_START * scale
+    while current > epsilon * ANNEAL_FACTOR ** 0.5:
+        ladder.append(current)
+        current /= ANNEAL_FACTOR
+    return ladder
+
+
+def _annealed_start(param, batch, rng, solver, max_iter, tol, batch_size, learning_rate,
+                    verbose, prefix):
+    """Parameters at ``param.epsilon`` reached by annealing epsilon from a Gaussian bridge."""
+    K, d, kind = param.n_components, param.n_features, param.covariance_type
+    ladder = _annealing_ladder(batch, param.epsilon)
+    current = ladder[0] if ladder else param.epsilon
+    log_weights, means, covariances = _gaussian_bridge_parameters(batch, K, kind, current, rng)
+    for eps in ladder:
+        if eps != current:
+            log_weights, means, covariances = rescale_epsilon(
+                log_weights, means, covariances, kind, current, eps)
+            current = eps
+        stage = MixtureParameterisation(K, d, kind, eps)
+        stage_tol = ANNEAL_STAGE_TOL if tol is None else max(tol, ANNEAL_STAGE_TOL)
+        result = _solve(stage, batch, stage.pack(log_weights, means, covariances), rng, solver,
+                        max_iter, stage_tol, batch_size, learning_rate, verbose,
+                        f"{prefix}[annealing epsilon={eps:.3g}] ")[1]
+        log_weights = stage.unpack(result.theta)[0]
+        means, covariances = stage.unpack(result.theta)[1], stage.covariances(result.theta)
+    if current != param.epsilon:
+        log_weights, means, covariances = rescale_epsilon(
+            log_weights, means, covariances, kind, current, param.epsilon)
+    return param.pack(log_weights, means, covariances)
+
+
+def _gaussian_bridge_parameters(batch, n_components, covariance_type, epsilon, rng):
+    """LightSB parameters of the Gaussian Schrödinger bridge between moment fits.
+
+    Between N(a, A) and N(b, B) the bridge is pi(y | x) = N(r + S x, eps S)
+    with S = A^{-1} C symmetric (C the closed-form coupling covariance) and
+    r = b - S a: the K = 1 LightSB model. Every component gets this S (its
+    diagonal, or mean eigenvalue, for "diag"/"spherical"); the r_k are
+    spread around r towards random target samples to break the symmetry.
+    """
+    X, Y = batch.X, batch.Y
+    d = X.shape[1]
+
+    def moments(Z):
+        cov = np.atleast_2d(np.cov(Z.T))
+        return Z.mean(axis=0), cov + 1e-6 * (np.trace(cov) / d + 1e-12) * np.eye(d)
+
+    bridge = GaussianBridge(*moments(X), *moments(Y), epsilon)
+    S = 0.5 * (bridge.slope + bridge.slope.T)
+    values, vectors = np.linalg.eigh(S)
+    S = (vectors * np.clip(values, 1e-3, None)) @ vectors.T
+    intercept = bridge.mean1 - bridge.mean0 @ S
+    targets = Y[rng.choice(Y.shape[0], size=n_components, replace=n_components > Y.shape[0])]
+    means = intercept + ANNEAL_SPREAD * (targets - Y.mean(axis=0))
+    covariances = {
+        "spherical": np.full(n_components, np.diag(S).mean()),
+        "diag": np.tile(np.diag(S), (n_components, 1)),
+        "full": np.tile(S, (n_components, 1, 1)),
+    }[covariance_type]
+    return np.full(n_components, -np.log(n_components)), means, covariances
 
 
 def _solve(param, batch, start, rng, solver, max_iter, tol, batch_size, learning_rate,

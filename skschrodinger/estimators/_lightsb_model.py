@@ -340,3 +340,52 @@ def _full_loss_terms(log_weights, means, L, batch, eps):
         g_S[k] = (second_c / (2.0 * eps) - inv_S @ second_v @ inv_S / (2.0 * eps)
                   + 0.5 * w_v[k] * inv_S)
     return lse_c.mean() - lse_v.mean(), g_alpha, g_r, g_S
+
+
+def _eigen_view(covariances, covariance_type):
+    """(eigenvalues (K, d), eigenvectors (K, d, d) or None) of the S_k."""
+    if covariance_type == "full":
+        return np.linalg.eigh(covariances)
+    return covariances, None
+
+
+def rescale_epsilon(log_weights, means, covariances, covariance_type, eps_from, eps_to,
+                    max_eigenvalue=0.995):
+    """LightSB parameters at eps_to with the same Schrödinger potential phi as at eps_from.
+
+    The adjusted potential is ``v(y) = phi(y) exp(-||y||^2 / (2 eps))``, so a
+    component ``alpha N(r, eps S)`` of v is the component ``w N(mu, Sigma)`` of
+    phi with, in the eigenbasis of S (eigenvalues s in (0, 1))::
+
+        Sigma = eps s / (1 - s),   mu = r / (1 - s)
+        log w = log alpha - 1/2 sum log(1 - s) + sum r^2 / (2 eps (1 - s))
+
+    and back at the new eps: ``s' = Sigma / (Sigma + eps')``,
+    ``r' = eps' mu / (Sigma + eps')``,
+    ``log alpha' = log w - 1/2 sum log(1 + Sigma / eps') - sum mu^2 / (2 (Sigma + eps'))``.
+    Eigenvalues of S at or above 1 (a phi that is not integrable) are clipped
+    to ``max_eigenvalue``: this map is a warm start for annealing epsilon, not
+    an exact identity in that case.
+
+    Returns
+    -------
+    log_weights, means, covariances : in the layout of ``covariance_type``
+    """
+    values, vectors = _eigen_view(np.asarray(covariances, dtype=float), covariance_type)
+    K, d = means.shape
+    s = np.clip(np.broadcast_to(values.reshape(K, -1), (K, d)), 1e-8, max_eigenvalue)
+    r = means if vectors is None else np.einsum("kd,kde->ke", means, vectors)
+    sigma = eps_from * s / (1.0 - s)
+    mu = r / (1.0 - s)
+    log_phi_weights = (log_weights - 0.5 * np.log1p(-s).sum(axis=1)
+                       + (r * r / (1.0 - s)).sum(axis=1) / (2.0 * eps_from))
+    new_s = sigma / (sigma + eps_to)
+    new_r = eps_to * mu / (sigma + eps_to)
+    new_log_weights = (log_phi_weights - 0.5 * np.log1p(sigma / eps_to).sum(axis=1)
+                       - (mu * mu / (sigma + eps_to)).sum(axis=1) / 2.0)
+    if vectors is not None:
+        new_r = np.einsum("kde,ke->kd", vectors, new_r)
+        new_s = (vectors * new_s[:, None, :]) @ vectors.transpose(0, 2, 1)
+    elif covariance_type == "spherical":
+        new_s = new_s[:, 0]
+    return new_log_weights, new_r, new_s

@@ -1,5 +1,17 @@
-"""Metrics for comparing transported samples with ground truth."""
+"""Metrics for comparing transported samples with ground truth, and scorers."""
 
+from ._bures import bures_wasserstein, bw_uvp, conditional_bw_uvp
 from ._energy import energy_distance, half_energy_distance
+from ._scorer import BridgeScorer, make_bridge_scorer
+from ._wasserstein import wasserstein2_distance
 
-__all__ = ["energy_distance", "half_energy_distance"]
+__all__ = [
+    "BridgeScorer",
+    "bures_wasserstein",
+    "bw_uvp",
+    "conditional_bw_uvp",
+    "energy_distance",
+    "half_energy_distance",
+    "make_bridge_scorer",
+    "wasserstein2_distance",
+]

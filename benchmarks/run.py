@@ -1,0 +1,65 @@
+"""Run the skschrodinger benchmark suites, print their tables and write markdown.
+
+Usage (from the repository root)::
+
+    python benchmarks/run.py                     # every suite
+    python benchmarks/run.py --suite eot --quick # one suite, reduced sizes
+    python benchmarks/run.py --output results.md
+
+Suites:
+
+* ``eot``  -- LightSB on the entropic OT benchmark grid (Gushchin et al. 2023
+  construction, :func:`skschrodinger.datasets.make_eot_benchmark`):
+  cBW2^2-UVP beside the exact sampler's noise floor, and fit time.
+* ``msci`` -- LightSB on the MSCI CITE-seq single-cell data (needs the arrays
+  in ``../shared/data`` or ``--data``; skipped when absent): energy distance
+  and L-BFGS vs the published Adam recipe.
+
+Each suite times its own reference in the same process; quote ratios.
+"""
+
+import argparse
+from pathlib import Path
+import platform
+import sys
+import time
+
+import suite_eot
+import suite_msci
+
+SUITES = {"eot": suite_eot, "msci": suite_msci}
+DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--suite", action="append", choices=sorted(SUITES),
+                        help="suite to run (repeatable); default: all")
+    parser.add_argument("--quick", action="store_true", help="reduced sizes, for a smoke run")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA,
+                        help="folder of the single-cell arrays")
+    parser.add_argument("--output", type=Path,
+                        default=Path(__file__).resolve().parent / "results.md",
+                        help="markdown file to write")
+    args = parser.parse_args(argv)
+
+    import numpy, numba, ot, sklearn  # noqa: E401  (versions for the report)
+    header = (f"# skschrodinger benchmark results\n\n{time.strftime('%Y-%m-%d')}, "
+              f"Python {platform.python_version()}, numpy {numpy.__version__}, "
+              f"scikit-learn {sklearn.__version__}, numba {numba.__version__}, "
+              f"POT {ot.__version__}; {platform.machine()}, "
+              f"{__import__('os').cpu_count()} CPUs{' (quick run)' if args.quick else ''}.\n")
+    sections = [header]
+    for name in args.suite or sorted(SUITES):
+        print(f"\n=== suite {name} ===", flush=True)
+        start = time.perf_counter()
+        for table in SUITES[name].run(args):
+            print("\n" + table.to_text(), flush=True)
+            sections.append(table.to_markdown())
+        print(f"(suite {name}: {time.perf_counter() - start:.0f} s)", flush=True)
+    args.output.write_text("\n".join(sections))
+    print(f"\nwrote {args.output}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""make_bridge_scorer: the scorer model selection calls on transport estimators."""
+
+import numpy as np
+import pytest
+from sklearn.model_selection import GridSearchCV
+
+from skschrodinger import LightSBTransport, SnapshotKFold
+from skschrodinger.datasets import make_gaussian_bridge, make_toy_pair
+from skschrodinger.metrics import (
+    energy_distance,
+    make_bridge_scorer,
+    wasserstein2_distance,
+)
+
+
+@pytest.fixture(scope="module")
+def chain():
+    """Three snapshots of one Gaussian bridge (t = 0, 0.5, 1) and a model fitted on 0 and 1."""
+    X, y, bridge = make_gaussian_bridge(300, 2, epsilon=1.0, random_state=0)
+    mean, cov = bridge.marginal(0.5)
+    middle = np.random.RandomState(1).multivariate_normal(mean, cov, size=300)
+    model = LightSBTransport(n_components=1, covariance_type="full", random_state=0).fit(X, y)
+    return np.vstack([X, middle]), np.concatenate([y, np.full(300, 0.5)]), model
+
+
+def test_default_scorer_is_the_estimator_score(chain):
+    X, y, model = chain
+    assert make_bridge_scorer()(model, X, y) == model.score(X, y)
+
+
+def test_all_snapshots_averages_the_distance_at_every_held_out_time(chain):
+    X, y, model = chain
+    paths = model.sample_trajectory(X[y == 0], times=[0.5, 1.0], random_state=3)
+    expected = -np.mean([energy_distance(paths[:, 0], X[y == 0.5]),
+                         energy_distance(paths[:, 1], X[y == 1.0])])
+    scorer = make_bridge_scorer(snapshots="all", random_state=3)
+    assert scorer(model, X, y) == pytest.approx(expected, rel=1e-12)
+    # a good bridge interpolates the unseen middle snapshot better than the source does
+    assert -scorer(model, X, y) < energy_distance(X[y == 0], X[y == 0.5])
+
+
+def test_named_and_callable_metrics_agree(chain):
+    X, y, model = chain
+    named = make_bridge_scorer("wasserstein2")(model, X, y)
+    called = make_bridge_scorer(wasserstein2_distance)(model, X, y)
+    assert named == called < 0
+
+
+def test_scorer_in_grid_search_prefers_enough_components():
+    X, y = make_toy_pair("gaussian", "8gaussians", n_samples=300, random_state=2)
+    search = GridSearchCV(
+        LightSBTransport(epsilon=0.1, random_state=0), {"n_components": [1, 16]},
+        scoring=make_bridge_scorer("wasserstein2"), cv=SnapshotKFold(3, random_state=0),
+    ).fit(X, y)
+    assert search.best_params_["n_components"] == 16
+
+
+def test_held_out_middle_snapshot_identifies_epsilon():
+    """End marginals fit any epsilon; the unseen t = 1/2 snapshot picks the true one."""
+    X, y, bridge = make_gaussian_bridge(2000, 1, epsilon=1.0, random_state=4)
+    mean, cov = bridge.marginal(0.5)
+    middle = np.random.RandomState(5).multivariate_normal(mean, cov, size=2000)
+    scorer = make_bridge_scorer(snapshots="all")
+    held_out = np.vstack([X, middle]), np.concatenate([y, np.full(2000, 0.5)])
+    scores = {eps: scorer(LightSBTransport(epsilon=eps, n_components=1, covariance_type="full",
+                                           random_state=0).fit(X, y), *held_out)
+              for eps in (0.05, 1.0, 20.0)}
+    assert max(scores, key=scores.get) == 1.0
+
+
+def test_scorer_errors(chain):
+    X, y, model = chain
+    with pytest.raises(ValueError, match="metric must be"):
+        make_bridge_scorer("kl")
+    with pytest.raises(ValueError, match="snapshots must be"):
+        make_bridge_scorer(snapshots="middle")
+    with pytest.raises(ValueError, match="no rows at the last fitted snapshot time 1"):
+        make_bridge_scorer()(model, X[y < 1], y[y < 1])
+    with pytest.raises(ValueError, match="y \\(snapshot times\\) is required"):
+        make_bridge_scorer()(model, X)
+
+
+def test_generative_scoring_checks_the_feature_count():
+    X = np.random.RandomState(0).randn(60, 2)
+    model = LightSBTransport(n_components=1, max_iter=20, random_state=0).fit(X)
+    assert make_bridge_scorer()(model, X) == model.score(X)
+    with pytest.raises(ValueError, match="expecting 2 features"):
+        make_bridge_scorer()(model, np.zeros((5, 3)))
