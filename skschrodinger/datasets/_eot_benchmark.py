@@ -166,6 +166,15 @@ class EOTBenchmark:
         """log p_n(x): log mixture weights of pi*(. | x), shape (m, N)."""
         return self._posterior_log_weights(X, self.epsilon)
 
+    def conditional_moments(self, X):
+        """Mean (m, d) and covariance (m, d, d) of pi*(. | x), mixture moments of the components."""
+        log_weights, means = self._posterior(X, self.epsilon)
+        weights = np.exp(log_weights)
+        mean = np.einsum("mn,mnd->md", weights, means)
+        second = np.einsum("mn,mnd,mne->mde", weights, means, means)
+        within = np.einsum("mn,nde->mde", weights, self.plan_covariances)
+        return mean, within + second - mean[:, :, None] * mean[:, None, :]
+
     def conditional_mean(self, X):
         """E[Y | X = x] under the optimal plan, shape (m, d)."""
         log_weights, means = self._posterior(X, self.epsilon)
@@ -173,12 +182,7 @@ class EOTBenchmark:
 
     def conditional_covariance(self, X):
         """Cov[Y | X = x] under the optimal plan, shape (m, d, d)."""
-        log_weights, means = self._posterior(X, self.epsilon)
-        weights = np.exp(log_weights)
-        mean = np.einsum("mn,mnd->md", weights, means)
-        second = np.einsum("mn,mnd,mne->mde", weights, means, means)
-        within = np.einsum("mn,nde->mde", weights, self.plan_covariances)
-        return within + second - mean[:, :, None] * mean[:, None, :]
+        return self.conditional_moments(X)[1]
 
     def drift(self, X, t):
         """Exact SB drift g(x, t) = eps grad log h_t(x) = (E[X_1 | X_t = x] - x) / (1 - t).
@@ -292,9 +296,8 @@ class EOTBenchmark:
             x = points[start:start + block]
             draws = sampler(np.repeat(x, n_samples, axis=0), random_state=rng)
             draws = np.asarray(draws).reshape(len(x), n_samples, -1)
-            total += len(x) * conditional_bw_uvp(
-                draws, self.conditional_mean(x), self.conditional_covariance(x),
-                self.target_variance)
+            total += len(x) * conditional_bw_uvp(draws, *self.conditional_moments(x),
+                                                 self.target_variance)
         return total / n_points
 
     def noise_floor(self, *, n_points=N_TEST_POINTS, n_samples=N_CONDITIONAL_SAMPLES,

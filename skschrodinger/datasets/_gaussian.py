@@ -3,11 +3,7 @@
 import numpy as np
 from sklearn.utils import check_random_state
 
-
-def _sym_sqrt(M):
-    """Square root of a symmetric positive semi-definite matrix."""
-    values, vectors = np.linalg.eigh(M)
-    return (vectors * np.sqrt(np.clip(values, 0.0, None))) @ vectors.T
+from ..metrics._bures import _sqrt_psd as _sym_sqrt
 
 
 class GaussianBridge:
