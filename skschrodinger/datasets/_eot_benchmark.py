@@ -20,7 +20,7 @@ and the SB drift is eps grad log h_t with h_t(x) = sum_n w_n N(x | mu_n, Sigma_n
 """
 
 import numpy as np
-from scipy.linalg import solve_triangular
+from scipy.linalg import cho_solve, solve_triangular
 from scipy.special import logsumexp
 from sklearn.utils import check_random_state
 
@@ -126,13 +126,20 @@ class EOTBenchmark:
                                      potential.means)
         self._plan_cholesky = np.linalg.cholesky(self.plan_covariances)
         self._target_variance = None
-        self._smoothed_choleskies = {}  # variance -> Cholesky factors of Sigma_n + variance I
+        self._cholesky_cache = {}
 
     @property
     def n_features(self):
         return self.potential.means.shape[1]
 
     # -- the conditional plan ---------------------------------------------------
+    def _smoothed_choleskies(self, variance):
+        """Cholesky factors of Sigma_n + variance I (cached per variance)."""
+        if variance not in self._cholesky_cache:
+            self._cholesky_cache[variance] = np.linalg.cholesky(
+                self.potential.covariances + variance * np.eye(self.n_features))
+        return self._cholesky_cache[variance]
+
     def _posterior_log_weights(self, X, variance):
         """log q_n(x) = log softmax_n[log w_n + log N(x | mu_n, Sigma_n + variance I)].
 
@@ -141,12 +148,9 @@ class EOTBenchmark:
         variance = eps (1 - t) it is the law of X_1 given X_t = x.
         """
         phi = self.potential
-        if variance not in self._smoothed_choleskies:
-            self._smoothed_choleskies[variance] = np.linalg.cholesky(
-                phi.covariances + variance * np.eye(self.n_features))
         log_terms = _log_gaussian_mixture_terms(
             np.asarray(X, dtype=float), np.log(phi.weights), phi.means,
-            self._smoothed_choleskies[variance])
+            self._smoothed_choleskies(variance))
         return log_terms - logsumexp(log_terms, axis=1, keepdims=True)
 
     def _posterior(self, X, variance):
@@ -193,11 +197,9 @@ class EOTBenchmark:
         """
         X = np.asarray(X, dtype=float)
         variance = self.epsilon * (1.0 - float(t))
-        phi = self.potential
-        covs = phi.covariances + variance * np.eye(self.n_features)
         weights = np.exp(self._posterior_log_weights(X, variance))
-        pulls = np.stack([np.linalg.solve(C, (mu - X).T).T for mu, C in zip(phi.means, covs)],
-                         axis=1)
+        pulls = np.stack([cho_solve((L, True), (mu - X).T).T for mu, L in
+                          zip(self.potential.means, self._smoothed_choleskies(variance))], axis=1)
         return self.epsilon * np.einsum("mn,mnd->md", weights, pulls)
 
     # -- samplers ---------------------------------------------------------------

@@ -295,8 +295,9 @@ def _fit_restart(param, batch, start, seed, solver, max_iter, tol, batch_size,
                                     learning_rate, verbose, prefix)
         elif start is None:
             start = _initial_parameters(param, batch.Y, init_scale, rng)
-        return _solve(param, batch, start, rng, solver, max_iter, tol, batch_size,
-                      learning_rate, verbose, prefix)
+        result = _minimise(param, batch, start, rng, solver, max_iter, tol, batch_size,
+                           learning_rate, verbose, prefix)
+        return param.loss_and_gradient(result.theta, batch)[0], result
 
 
 def _annealing_ladder(batch, epsilon):
@@ -324,11 +325,11 @@ def _annealed_start(param, batch, rng, solver, max_iter, tol, batch_size, learni
             current = eps
         stage = MixtureParameterisation(K, d, kind, eps)
         stage_tol = ANNEAL_STAGE_TOL if tol is None else max(tol, ANNEAL_STAGE_TOL)
-        result = _solve(stage, batch, stage.pack(log_weights, means, covariances), rng, solver,
-                        max_iter, stage_tol, batch_size, learning_rate, verbose,
-                        f"{prefix}[annealing epsilon={eps:.3g}] ")[1]
-        log_weights = stage.unpack(result.theta)[0]
-        means, covariances = stage.unpack(result.theta)[1], stage.covariances(result.theta)
+        result = _minimise(stage, batch, stage.pack(log_weights, means, covariances), rng,
+                           solver, max_iter, stage_tol, batch_size, learning_rate, verbose,
+                           f"{prefix}[annealing epsilon={eps:.3g}] ")
+        fitted = stage.potential(result.theta)
+        log_weights, means, covariances = fitted.log_weights, fitted.means, fitted.covariances
     if current != param.epsilon:
         log_weights, means, covariances = rescale_epsilon(
             log_weights, means, covariances, kind, current, param.epsilon)
@@ -366,8 +367,9 @@ def _gaussian_bridge_parameters(batch, n_components, covariance_type, epsilon, r
     return np.full(n_components, -np.log(n_components)), means, covariances
 
 
-def _solve(param, batch, start, rng, solver, max_iter, tol, batch_size, learning_rate,
-           verbose, prefix):
+def _minimise(param, batch, start, rng, solver, max_iter, tol, batch_size, learning_rate,
+              verbose, prefix):
+    """Run the chosen solver from ``start``; returns its :class:`SolverResult`."""
     if solver == "lbfgs":
         result = minimize_lbfgs(
             lambda theta: param.loss_and_gradient(theta, batch), start,
@@ -384,8 +386,7 @@ def _solve(param, batch, start, rng, solver, max_iter, tol, batch_size, learning
             start, draw_batch, max_iter=max_iter, learning_rate=learning_rate, tol=tol,
             steps_per_epoch=max(1, -(-max(n, m) // batch_size)), verbose=verbose,
             prefix=prefix)
-    loss = param.loss_and_gradient(result.theta, batch)[0]
-    return loss, result
+    return result
 
 
 def _initial_parameters(param, Y, init_scale, rng):
