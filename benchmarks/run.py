@@ -14,6 +14,9 @@ Suites:
 * ``msci`` -- LightSB on the MSCI CITE-seq single-cell data (needs the arrays
   in ``../shared/data`` or ``--data``; skipped when absent): energy distance
   and L-BFGS vs the published Adam recipe.
+* ``sinkhorn`` -- the numba Sinkhorn vs POT's ``sinkhorn_log`` and kernel
+  ``sinkhorn``, time to the same L1 marginal error; peak memory up to
+  n = m = 50 000.
 
 Each suite times its own reference in the same process; quote ratios.
 """
@@ -26,8 +29,9 @@ import time
 
 import suite_eot
 import suite_msci
+import suite_sinkhorn
 
-SUITES = {"eot": suite_eot, "msci": suite_msci}
+SUITES = {"eot": suite_eot, "msci": suite_msci, "sinkhorn": suite_sinkhorn}
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 

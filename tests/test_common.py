@@ -9,11 +9,13 @@ and none is marked as an expected failure.
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skschrodinger import LightSBTransport
+from skschrodinger import LightSBTransport, SinkhornBridge
 
 ESTIMATORS = [
     LightSBTransport(n_components=2, max_iter=50, random_state=0),
     LightSBTransport(n_components=2, covariance_type="full", max_iter=50, random_state=0),
+    SinkhornBridge(random_state=0),
+    SinkhornBridge(backend="pot", random_state=0),
 ]
 
 
