@@ -28,15 +28,14 @@ for column, epsilon in enumerate(epsilons):
     top, bottom = axes[0, column], axes[1, column]
     top.scatter(*target.T, s=2, alpha=0.15, color="tab:orange")
     top.scatter(*model.transform(grid).T, s=8, c=colours, cmap="twilight")
-    top.set_title(f"ε = {epsilon}: transform of a grid "
-                  f"({model.n_iter_[0]} Sinkhorn iterations)")
+    top.set_title(f"ε = {epsilon}: transform(grid)\n{model.n_iter_[0]} Sinkhorn iterations")
     paths = model.sample_trajectory(source[:80], n_steps=60, random_state=0)
     bottom.scatter(*source.T, s=2, alpha=0.15, color="tab:blue")
     bottom.scatter(*target.T, s=2, alpha=0.15, color="tab:orange")
     for path in paths:
         bottom.plot(*path.T, color="0.15", lw=0.6, alpha=0.7)
     bottom.scatter(*paths[:, -1].T, s=10, color="tab:red", zorder=3)
-    bottom.set_title(f"bridges (score {model.score(X, y):.3f})")
+    bottom.set_title("sample_trajectory")
 for ax in axes.ravel():
     ax.set_aspect("equal")
 fig.suptitle("SinkhornBridge: Gaussian → two moons")
