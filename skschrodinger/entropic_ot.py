@@ -160,7 +160,8 @@ def sinkhorn(X, Y, epsilon, *, a=None, b=None, max_iter=1000, tol=1e-6, epsilon_
     a, b : array-like of shape (n,) and (m,), default=None
         Non-negative weights (normalised here); None means uniform.
     max_iter : int, default=1000
-        Maximum number of iterations over all stages.
+        Maximum number of iterations over all stages (the final epsilon
+        always gets at least one).
     tol : float, default=1e-6
         Stop when the L1 marginal error ||pi 1 - a||_1 + ||pi^T 1 - b||_1
         is below ``tol`` (numba backend, checked every iteration). With

@@ -80,9 +80,6 @@ def test_sinkhorn_matches_pot(clouds, epsilon):
     plan = entropic_plan(X, Y, result.f, result.g, epsilon, a, b)
     reference = pot_plan(X, Y, epsilon, a, b)
     np.testing.assert_allclose(plan, reference, rtol=1e-8, atol=1e-12 * reference.max())
-    # Potentials: POT's log-scalings in the DESIGN.md convention, up to the gauge.
-    log_u = np.log(reference.sum(axis=1))  # unused gauge check below uses the plan itself
-    assert np.all(np.isfinite(log_u))
     # The dual value <a, f> + <b, g> is the primal entropic cost of POT's plan.
     a_, b_ = a / a.sum(), b / b.sum()
     primal = (reference * 0.5 * ot.dist(X, Y)).sum() + epsilon * (
