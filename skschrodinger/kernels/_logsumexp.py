@@ -11,7 +11,7 @@ because for the cost ||x - y||^2 / 2 the exponent -||x - y||^2 / (2 eps)
 splits into -|x|^2 / (2 eps), which only shifts row i, plus
 (-|y|^2 / 2 + <x, y>) / eps. The kernels never form the n x m matrix of (1):
 they fill one tile of ``TILE_ROWS`` x ``TILE_COLUMNS`` logits at a time in a
-per-thread buffer (so memory is O((n + m) d) whatever n m) and merge the
+buffer of each row tile (so memory is O((n + m) d) whatever n m) and merge the
 tiles with the streaming log-sum-exp (running maximum and rescaled sum).
 A tile is a matrix product, done by BLAS for ``GEMM_MIN_FEATURES`` features
 or more and by a vectorised loop below that. Threads share the rows, so a
@@ -106,15 +106,15 @@ def _fill_tile(U, V, VT, c, scale, i0, i1, j0, j1, flat):
 
 
 @njit(cache=True, fastmath=FAST_MATH, inline="always")
-def _merge_tile(tile, running_max, running_sum, scratch):
+def _merge_tile(tile, running_max, running_sum, scratch, rescale):
     """Fold one tile into the streaming log-sum-exp of its rows.
 
     On return the rows of ``tile`` hold exp(l_ij - running_max_i) with the
-    updated maxima; returns the factor exp(old max - new max) of each row, by
-    which any other running sum over the row's columns must be rescaled.
+    updated maxima, and ``rescale`` the factor exp(old max - new max) of each
+    row, by which any other running sum over the row's columns must be
+    rescaled.
     """
     rows = tile.shape[0]
-    rescale = np.empty(rows)
     for r in range(rows):
         row = tile[r]
         peak = running_max[r]
@@ -127,7 +127,6 @@ def _merge_tile(tile, running_max, running_sum, scratch):
         rescale[r] = np.exp(running_max[r] - peak)
         running_max[r] = peak
         running_sum[r] = running_sum[r] * rescale[r] + _exp_sum(row, peak, scratch)
-    return rescale
 
 
 @njit(cache=True, parallel=True, fastmath=FAST_MATH)
@@ -156,6 +155,7 @@ def bilinear_logsumexp(U, V, VT, c, scale):
         scratch = np.empty(TILE_COLUMNS)
         running_max = np.empty(TILE_ROWS)
         running_sum = np.empty(TILE_ROWS)
+        rescale = np.empty(TILE_ROWS)
         i0 = tile_row * TILE_ROWS
         i1 = min(i0 + TILE_ROWS, n)
         running_max[:] = -np.inf
@@ -163,7 +163,7 @@ def bilinear_logsumexp(U, V, VT, c, scale):
         for j0 in range(0, m, TILE_COLUMNS):
             j1 = min(j0 + TILE_COLUMNS, m)
             tile = _fill_tile(U, V, VT, c, scale, i0, i1, j0, j1, flat)
-            _merge_tile(tile, running_max, running_sum, scratch)
+            _merge_tile(tile, running_max, running_sum, scratch, rescale)
         for r in range(i1 - i0):
             lse[i0 + r] = running_max[r] + np.log(running_sum[r])
     return lse
@@ -195,6 +195,7 @@ def bilinear_softmax_mean(U, V, VT, c, scale):
         running_max = np.empty(TILE_ROWS)
         running_sum = np.empty(TILE_ROWS)
         accumulated = np.empty((TILE_ROWS, d))
+        rescale = np.empty(TILE_ROWS)
         i0 = tile_row * TILE_ROWS
         i1 = min(i0 + TILE_ROWS, n)
         running_max[:] = -np.inf
@@ -203,7 +204,7 @@ def bilinear_softmax_mean(U, V, VT, c, scale):
         for j0 in range(0, m, TILE_COLUMNS):
             j1 = min(j0 + TILE_COLUMNS, m)
             tile = _fill_tile(U, V, VT, c, scale, i0, i1, j0, j1, flat)
-            rescale = _merge_tile(tile, running_max, running_sum, scratch)
+            _merge_tile(tile, running_max, running_sum, scratch, rescale)
             for r in range(i1 - i0):
                 row = tile[r]
                 for k in range(d):
@@ -242,13 +243,12 @@ def bilinear_softmax_draw(U, V, VT, c, scale, lse, uniforms):
     columns = np.empty(n, dtype=np.int64)
     for tile_row in prange((n + TILE_ROWS - 1) // TILE_ROWS):
         flat = np.empty(TILE_ROWS * TILE_COLUMNS)
-        cumulative = np.empty(TILE_ROWS)
+        cumulative = np.zeros(TILE_ROWS)
+        last_with_mass = np.full(TILE_ROWS, m - 1)
         i0 = tile_row * TILE_ROWS
         i1 = min(i0 + TILE_ROWS, n)
-        cumulative[:] = 0.0
         remaining = i1 - i0
-        for r in range(i1 - i0):
-            columns[i0 + r] = -1
+        columns[i0:i1] = -1  # not drawn yet
         for j0 in range(0, m, TILE_COLUMNS):
             if remaining == 0:
                 break
@@ -261,7 +261,7 @@ def bilinear_softmax_draw(U, V, VT, c, scale, lse, uniforms):
                 for jj in range(j1 - j0):
                     probability = np.exp(tile[r, jj] - lse[i])
                     if probability > 0.0:
-                        columns[i] = -2 - (j0 + jj)  # last column with mass so far
+                        last_with_mass[r] = j0 + jj
                     cumulative[r] += probability
                     if cumulative[r] > uniforms[i]:
                         columns[i] = j0 + jj
@@ -269,5 +269,5 @@ def bilinear_softmax_draw(U, V, VT, c, scale, lse, uniforms):
                         break
         for r in range(i1 - i0):
             if columns[i0 + r] < 0:
-                columns[i0 + r] = -2 - columns[i0 + r] if columns[i0 + r] <= -2 else m - 1
+                columns[i0 + r] = last_with_mass[r]
     return columns

@@ -61,8 +61,8 @@ def sinkhorn_log(X, Y, log_a, log_b, epsilon, f, g, max_iter, tol, relaxation):
     where G and F are the two updates of (2) and w the relaxation; w = 1 is
     the plain Sinkhorn algorithm. Over-relaxation 1 < w < 2 (Thibault et al.
     2017; Lehmann et al. 2021) turns the asymptotic rate r of the plain
-    iteration into about w - 1 with w = 2 / (1 + sqrt(1 - r)): at small eps,
-    where r is close to one, it saves most of the iterations.
+    iteration into about w - 1 with w = 2 / (1 + sqrt(1 - r)) once the
+    iterates are in that asymptotic regime; before it, the gain can be small.
 
     The L1 marginal error of the current pair (f, g) is free: its row sums
     are a_i exp((f_i - F(g)_i) / eps) and its column sums
