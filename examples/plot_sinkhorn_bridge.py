@@ -2,7 +2,7 @@
 SinkhornBridge: the entropic map and its bridges, Gaussian → two moons
 ======================================================================
 
-The discrete entropic OT plan between 3 000 Gaussian points and 3 000 points
+The discrete entropic OT plan between 2 000 Gaussian points and 2 000 points
 on two moons, solved by the numba Sinkhorn, is extended to new points by the
 entropic map. Left: the deterministic ``transform`` (the conditional mean)
 of a grid of new source points, coloured by their position, lands inside the
@@ -16,7 +16,7 @@ import numpy as np
 from skschrodinger import SinkhornBridge
 from skschrodinger.datasets import make_toy_pair
 
-X, y = make_toy_pair("gaussian", "moons", n_samples=3000, random_state=0)
+X, y = make_toy_pair("gaussian", "moons", n_samples=2000, random_state=0)
 source, target = X[y == 0], X[y == 1]
 grid = np.stack(np.meshgrid(np.linspace(-2, 2, 25), np.linspace(-2, 2, 25)), -1).reshape(-1, 2)
 colours = np.arctan2(grid[:, 1], grid[:, 0])

@@ -1,4 +1,4 @@
-"""Input validation shared by all transport estimators (DESIGN.md section 2)."""
+"""Input validation shared by all transport estimators (stacked X, y = snapshot time)."""
 
 import numbers
 

@@ -1,6 +1,6 @@
 """Discrete entropic optimal transport between point clouds: Sinkhorn solvers.
 
-Conventions (DESIGN.md sections 1 and 4): the cost is C(x, y) = ||x - y||^2 / 2
+Conventions (the user guide's "Conventions"): the cost is C(x, y) = ||x - y||^2 / 2
 and the regulariser eps KL(pi | a (x) b), so POT's ``ot.sinkhorn(a, b,
 ot.dist(X, Y), reg)`` solves the same problem with ``reg = 2 eps``. The
 optimal plan is written with the potentials (f, g), in units of the cost::
@@ -257,7 +257,7 @@ def sinkhorn_symmetric(X, epsilon, *, a=None, max_iter=1000, tol=1e-6, init=None
 
     For equal marginals the potentials coincide (f = g) and solve
     f = T(f), T(f)_i = -eps log sum_j a_j exp((f_j - ||x_i - x_j||^2 / 2) / eps),
-    reached by f <- (f + T(f)) / 2 (DESIGN.md section 4), which converges
+    reached by f <- (f + T(f)) / 2, which converges
     without the oscillation of the plain iteration. This is the
     same-marginal Schrödinger bridge step of the iterated-bridge gradient flows.
 

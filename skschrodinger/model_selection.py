@@ -1,4 +1,4 @@
-"""Cross-validation for stacked snapshot data (DESIGN.md section 2)."""
+"""Cross-validation for stacked snapshot data (stacked X, y = snapshot time)."""
 
 import numpy as np
 from sklearn.model_selection import KFold, StratifiedKFold

@@ -3,7 +3,7 @@
 Gushchin, Kolesov, Mokrov, Karpikova, Spiridonov, Burnaev, Korotin, "Building
 the Bridge of Schrödinger: a continuous entropic optimal transport benchmark",
 NeurIPS 2023. Pick any source law P0 and a Gaussian-mixture potential
-phi(y) = sum_n w_n N(y | mu_n, Sigma_n). Then (DESIGN.md section 4)::
+phi(y) = sum_n w_n N(y | mu_n, Sigma_n). Then::
 
     pi*(x, y) = P0(x) N(y | x, eps I) phi(y) / Z(x)
 
@@ -27,7 +27,7 @@ from sklearn.utils import check_random_state
 from ._gaussian import _random_covariance
 from ._mixture import GaussianMixtureLaw, _log_gaussian_mixture_terms
 
-#: Test points and samples per point of the cBW2^2-UVP (DESIGN.md section 4).
+#: Test points and samples per point of the cBW2^2-UVP (as in Gushchin et al. 2023).
 N_TEST_POINTS = 1000
 N_CONDITIONAL_SAMPLES = 1000
 #: Monte Carlo draws (Rao-Blackwellised) behind :attr:`EOTBenchmark.target_variance`.
@@ -37,7 +37,7 @@ N_VARIANCE_DRAWS = 2**16
 class EOTBenchmark:
     r"""Entropic OT pair P0 -> P1 whose optimal plan is known in closed form.
 
-    The construction of Gushchin et al. (2023), DESIGN.md section 4: a
+    The construction of Gushchin et al. (2023): a
     Gaussian-mixture source P0 and a Gaussian-mixture potential phi define
     pi*(x, y) proportional to ``P0(x) exp(-||x - y||^2 / (2 eps)) phi(y)``, the
     entropic OT plan (cost ``||x - y||^2 / 2``, regulariser ``eps KL``, i.e. the

@@ -9,7 +9,7 @@ from ..metrics._bures import _sqrt_psd as _sym_sqrt
 class GaussianBridge:
     r"""Closed-form Schrödinger bridge between N(a, A) and N(b, B).
 
-    The reference process is dX_t = sqrt(eps) dW_t (DESIGN.md section 1), so the
+    The reference process is dX_t = sqrt(eps) dW_t (:ref:`conventions`), so the
     static problem is entropic OT with cost ``||x - y||^2 / 2`` and
     regulariser ``eps KL``. With A, B symmetric positive definite::
 

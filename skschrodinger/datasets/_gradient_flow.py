@@ -1,7 +1,7 @@
 """Wasserstein gradient flows with exact marginals: the heat flow and Ornstein–Uhlenbeck.
 
 Both flows map a Gaussian mixture to a Gaussian mixture, component by
-component, so every marginal is known in closed form (DESIGN.md section 4):
+component, so every marginal is known in closed form:
 
 * heat flow, d rho / dt = 1/2 Laplacian rho (the Wasserstein gradient flow of
   1/2 the entropy): rho_t = rho_0 * N(0, t I), component N(mu, C + t I);
@@ -156,8 +156,8 @@ def iterated_bridge_gaussian(mean, cov, epsilon, n_steps, *, target=None):
     One step of :class:`~skschrodinger.IteratedBridgeFlow` (``scheme="sb"``)
     maps x to 2x - B(x) + (epsilon / 2) grad log nu(x), where B is the
     barycentric projection of the same-marginal Schrödinger bridge of rho_k.
-    For rho_k = N(m, Sigma) that bridge is the Gaussian SB of DESIGN.md
-    section 4 with A = B = Sigma, so B(x) = m + C Sigma^{-1} (x - m) with
+    For rho_k = N(m, Sigma) that bridge is the Gaussian SB of
+    :class:`GaussianBridge` with A = B = Sigma, so B(x) = m + C Sigma^{-1} (x - m) with
     C = 1/2 (4 Sigma^2 + eps^2 I)^{1/2} - eps/2 I, the step is affine, and
     rho_{k+1} is Gaussian again::
 

@@ -30,13 +30,16 @@ def _eight_gaussians(n, noise, rng):
     return centres + noise * rng.standard_normal((n, 2))
 
 
-TOY_SHAPES = {
+_SAMPLERS = {
     "gaussian": _gaussian,
     "swiss_roll": _swiss_roll,
     "s_curve": _s_curve,
     "moons": _moons,
     "8gaussians": _eight_gaussians,
 }
+
+#: Names of the 2-D toy laws accepted by :func:`sample_toy` and :func:`make_toy_pair`.
+TOY_SHAPES = tuple(_SAMPLERS)
 
 
 def sample_toy(shape, n_samples, *, noise=0.1, random_state=None):
@@ -64,7 +67,7 @@ def sample_toy(shape, n_samples, *, noise=0.1, random_state=None):
         raise ValueError(f"Unknown toy shape {shape!r}; choose from {sorted(TOY_SHAPES)}.")
     if noise < 0:
         raise ValueError(f"noise must be non-negative, got {noise}.")
-    return TOY_SHAPES[shape](int(n_samples), float(noise), check_random_state(random_state))
+    return _SAMPLERS[shape](int(n_samples), float(noise), check_random_state(random_state))
 
 
 def make_toy_pair(source="gaussian", target="swiss_roll", *, n_samples=1000,

@@ -1,6 +1,6 @@
 """The shared bridge API: one base class for every transport estimator.
 
-Conventions (DESIGN.md sections 1-3, explained in the user guide):
+Conventions (explained in the user guide, section "Conventions"):
 
 * The reference process is Brownian motion with variance ``epsilon`` per unit
   time, dX = sqrt(epsilon) dW on [0, 1]; the static problem is entropic OT with

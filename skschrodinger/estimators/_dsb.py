@@ -2,7 +2,7 @@
 
 De Bortoli, Thornton, Heng, Doucet, "Diffusion Schrödinger Bridge with
 applications to score-based generative modeling", NeurIPS 2021. The reference
-is Brownian motion dX = sqrt(eps) dW on [0, 1] (DESIGN.md section 1),
+is Brownian motion dX = sqrt(eps) dW on [0, 1] (the package's convention),
 discretised on N equal steps of length gamma = 1/N, so each step adds
 N(0, eps gamma I) noise. IPF alternates two half-steps, each fitting the time
 reversal of the other direction's Markov chain by *mean matching*:
@@ -35,7 +35,7 @@ from ..metrics import energy_distance
 from ._base import BridgeLink, SnapshotBridge
 
 DEFAULT_NEIGHBOURS = 8
-"""k of the default regressor, KNeighborsRegressor(k) (see :func:`default_regressor`)."""
+"""k of the default regressor, KNeighborsRegressor(k) (see ``default_regressor``)."""
 TRANSFORM_CHAINS = 64
 """Chains averaged by ``transform``, with the same (centred) noise for every row."""
 TRANSFORM_SEED = 0
@@ -54,8 +54,8 @@ def default_regressor(n_samples=None):
     was at or near the best held-out energy distance, the differences between
     k = 4 to 16, the time feature and a random forest being of the order of
     the seed-to-seed variation, at 1/15 of the forest's fit time; k = 32 and an
-    MLP were worse (the MLP unstable across IPF iterations). At larger epsilon its averaging noise acts as extra
-    diffusion (a 1-D Gaussian with epsilon = 1 ends with variance about 1.5
+    MLP were worse (the MLP unstable across IPF iterations). At larger
+    epsilon its averaging noise acts as extra diffusion (a 1-D Gaussian with epsilon = 1 ends with variance about 1.5
     instead of 1); a larger k or a smoother regressor helps there.
     """
     k = DEFAULT_NEIGHBOURS if n_samples is None else min(DEFAULT_NEIGHBOURS, n_samples)
@@ -223,7 +223,7 @@ class DSBTransport(SnapshotBridge):
     r"""Diffusion Schrödinger Bridge with scikit-learn regressors (CPU, any regressor).
 
     Fits the Schrödinger bridge of the reference dX = sqrt(epsilon) dW on
-    [0, 1] (DESIGN.md section 1) between two samples by iterative
+    [0, 1] (:ref:`conventions`) between two samples by iterative
     proportional fitting (De Bortoli et al., 2021) on ``n_steps`` equal time
     steps. Each IPF iteration simulates the current forward chain from the
     source sample and fits its time reversal by mean matching, the
@@ -259,8 +259,9 @@ class DSBTransport(SnapshotBridge):
         IPF iterations (each fits a backward and a forward chain).
     regressor : regressor, default=None
         Any scikit-learn regressor, cloned (and seeded from ``random_state``)
-        for every fit; None uses :func:`default_regressor` (k-nearest
-        neighbours). Regressors with a single output are wrapped in
+        for every fit; None uses ``KNeighborsRegressor(n_neighbors=8)``
+        (k capped at the points of each regression), chosen on the 2-D
+        benchmark pairs (see :doc:`/estimators/dsb`). Regressors with a single output are wrapped in
         ``MultiOutputRegressor``.
     n_trajectories : int, default=None
         Chains simulated per half-step, started from points drawn with

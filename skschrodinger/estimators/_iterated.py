@@ -157,7 +157,7 @@ class IteratedBridgeFlow(BaseBridge):
     where B_k(x) = sum_j a_j(x) x_j / sum_j a_j(x),
     a_j(x) = w_j exp((f_j - ||x - x_j||^2 / 2) / eps), is the barycentric
     projection of the same-marginal Schrödinger bridge of the current cloud
-    (reference dX = sqrt(eps) dW, DESIGN.md sections 1 and 4): f solves the
+    (reference dX = sqrt(eps) dW, :ref:`conventions`): f solves the
     symmetric Schrödinger system, by the averaged log-domain Sinkhorn update
     (:func:`~skschrodinger.entropic_ot.sinkhorn_symmetric`) warm-started
     from the linear extrapolation 2 f_{k-1} - f_{k-2} of the previous steps'
@@ -184,14 +184,14 @@ class IteratedBridgeFlow(BaseBridge):
     30 % larger in 2-D and 3-D (variance ratio 2.06 to 2.09 instead of 2). Beyond
     the particle cloud the empirical bridge says nothing: there a new point's
     displacement is capped at the largest displacement of the particles at
-    that step (see :class:`FlowStepLink`), so it moves like the outermost
+    that step (see :class:`~skschrodinger.estimators.FlowStepLink`), so it moves like the outermost
     particles instead of being flung away.
 
     Parameters
     ----------
     epsilon : float, default=0.01
         Step length, which is also the variance of the reference Brownian
-        motion of each bridge step (DESIGN.md section 1). The scheme's bias
+        motion of each bridge step (:ref:`conventions`). The scheme's bias
         is O(epsilon) (O(epsilon^2) for the heat flow of a Gaussian); too
         small an epsilon for the particles' spacing stalls the flow (see
         Notes and ``self_weights_``).

@@ -1,7 +1,7 @@
 """The LightSB model: a Gaussian-mixture adjusted Schrödinger potential.
 
 Korotin, Gushchin, Burnaev, "Light Schrödinger Bridge", ICLR 2024. With K
-components, reference variance eps and (normalised) Gaussians (DESIGN.md §4)::
+components, reference variance eps and (normalised) Gaussians::
 
     v(y)      = sum_k alpha_k N(y | r_k, eps S_k)                      (potential)
     c(x)      = sum_k alpha_k exp((x^T S_k x + 2 r_k^T x) / (2 eps))   (normaliser)
@@ -124,7 +124,7 @@ class LightSBPotential(BridgeLink):
     def drift(self, X, s):
         """SB drift g(x, s) = (sum_k omega_k(x, s) m_k(x, s) - x) / (1 - s).
 
-        omega and m are the closed forms of DESIGN.md §4, evaluated per
+        omega and m are the closed forms of the module docstring, evaluated per
         component in the eigenbasis of S_k, where they are diagonal.
         """
         eps = self.epsilon

@@ -14,11 +14,10 @@ from ._base import BridgeLink, SnapshotBridge
 
 
 class EntropicMapLink(BridgeLink):
-    """The entropic map of a discrete plan: one bridge link of :class:`SinkhornBridge`.
+    """The entropic map of a discrete plan: one bridge link of :class:`~skschrodinger.SinkhornBridge`.
 
     From the target points y_j (weights b_j) and their potential g_j, any
-    point x -- in the sample or not -- gets the conditional law (DESIGN.md
-    section 4)::
+    point x -- in the sample or not -- gets the conditional law::
 
         pi(y_j | x) = w_j(x) = softmax_j[log b_j + (g_j - ||x - y_j||^2 / 2) / eps]
 
@@ -101,8 +100,8 @@ class SinkhornBridge(SnapshotBridge):
     so ``transform`` is sum_j pi(y_j | x) y_j, ``sample`` draws a target
     point y_j ~ pi(. | x), trajectories are Brownian bridges with variance
     epsilon s (1 - s) between the drawn endpoints, and ``drift`` is the
-    closed-form drift of the SB whose endpoint law is this plan (DESIGN.md
-    section 4). Endpoints are sample points of the target snapshot: the
+    closed-form drift of the SB whose endpoint law is this plan (see
+    :doc:`/estimators/sinkhorn`). Endpoints are sample points of the target snapshot: the
     model is the empirical SB, which converges to the population one as the
     samples grow.
 

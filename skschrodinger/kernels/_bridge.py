@@ -13,7 +13,7 @@ def brownian_bridge_paths(start, end, times, epsilon, normals):
 
         x_s | x_p ~ N( x_p + (s - p)/(1 - p) (x_1 - x_p),  eps (s - p)(1 - s)/(1 - p) I )
 
-    which for p = 0 is the DESIGN.md bridge x_s = (1-s) x_0 + s x_1 + sqrt(eps s(1-s)) xi.
+    which for p = 0 is the Brownian bridge x_s = (1-s) x_0 + s x_1 + sqrt(eps s(1-s)) xi.
 
     Parameters
     ----------

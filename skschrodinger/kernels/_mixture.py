@@ -8,7 +8,7 @@ for ``covariance_type`` "spherical" and "diag")::
     ell_k(x) = b_k + sum_j (A_kj x_j + B_kj) x_j                         (1)
 
 The normaliser c(x), the adjusted potential v(y) and the conditional-plan
-weights w_k(x) of DESIGN.md section 4 are all of the form (1); the kernels
+weights w_k(x) of the LightSB model (estimators/_lightsb_model.py) are all of the form (1); the kernels
 below evaluate them row by row, in parallel over rows, in the log domain.
 
 The kernels are pure: they neither validate nor allocate more than their
@@ -184,7 +184,7 @@ def diagonal_bridge_terms(X, s, r, t, epsilon):
     """Per-component terms of the LightSB drift at time t, diagonal covariances.
 
     For each component k with covariance ``epsilon * diag(s_k)`` and mean r_k of
-    the adjusted potential, and for 0 <= t < 1, DESIGN.md section 4 gives::
+    the adjusted potential, and for 0 <= t < 1, the LightSB closed form gives::
 
         a_kj = t / (eps (1 - t)) + 1 / (eps s_kj)
         h_kj = x_j / (eps (1 - t)) + r_kj / (eps s_kj)

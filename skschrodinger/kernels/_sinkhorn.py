@@ -1,7 +1,7 @@
 """Numba kernels: log-domain Sinkhorn iterations with the cost computed on the fly.
 
 Entropic OT between weighted point clouds (x_i, a_i) and (y_j, b_j) with cost
-C_ij = ||x_i - y_j||^2 / 2 and regulariser eps KL (DESIGN.md section 4) has
+C_ij = ||x_i - y_j||^2 / 2 and regulariser eps KL (POT's reg = 2 eps) has
 the plan pi_ij = a_i b_j exp((f_i + g_j - C_ij) / eps), where the potentials
 solve the Schrödinger system::
 
@@ -139,7 +139,7 @@ def sinkhorn_log_symmetric(X, log_a, epsilon, f, max_iter, tol):
     For the entropic OT of (x_i, a_i) to itself the potentials coincide, f = g,
     and the fixed point of f = T(f), T(f)_i = -eps log sum_j a_j
     exp((f_j - C_ij) / eps), is reached by the damped iteration
-    f <- (f + T(f)) / 2 (DESIGN.md section 4), which does not oscillate.
+    f <- (f + T(f)) / 2, which does not oscillate.
     The plan of f has row sums a_i exp((f_i - T(f)_i) / eps), so the error
     is again free; iterations stop when it is below ``tol`` (or is NaN, which
     only overflowed inputs produce).

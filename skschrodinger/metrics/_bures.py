@@ -15,7 +15,7 @@ def bures_wasserstein(mean1, cov1, mean2, cov2):
     r"""Squared Bures-Wasserstein distance in the half-cost convention.
 
     The squared 2-Wasserstein distance for the cost ``||x - y||^2 / 2``
-    (DESIGN.md section 4) between the Gaussians N(m1, C1) and N(m2, C2)::
+    (the package's convention, :ref:`conventions`) between the Gaussians N(m1, C1) and N(m2, C2)::
 
         BW2^2 = 1/2 ||m1 - m2||^2 + 1/2 tr C1 + 1/2 tr C2
                 - tr (C1^{1/2} C2 C1^{1/2})^{1/2}
@@ -91,7 +91,7 @@ def bw_uvp(X_pred, X_true=None, *, true_mean=None, true_covariance=None):
 def conditional_bw_uvp(Y_pred, true_means, true_covariances, target_variance):
     r"""cBW2^2-UVP (%): conditional Bures-Wasserstein error of a stochastic map.
 
-    DESIGN.md section 4 / Gushchin et al. (2023)::
+    Gushchin et al. (2023), in the half-cost convention::
 
         cBW2^2-UVP = 100 mean_i BW2^2(pi_hat(. | x_i), pi*(. | x_i)) / (tr Cov(P1) / 2)
 

@@ -127,10 +127,10 @@ def wasserstein2_gaussian_mixture_1d(X, weights, means, variances):
              = mean_i x_i^2 - 2 sum_i x_(i) M_i + E[Z^2]
 
     where M_i = int_{q((i-1)/n)}^{q(i/n)} z rho(z) dz is a partial first moment
-    of the mixture, in closed form through the normal CDF, and q comes from
-    :func:`gaussian_mixture_quantile_1d`. This is the exact distance of the
-    empirical measure to the continuous law (no second sample, no binning), the
-    yardstick of the gradient-flow tests and benchmarks.
+    of the mixture, in closed form through the normal CDF, and q is found by
+    bisection on the mixture's CDF. This is the exact distance of the empirical
+    measure to the continuous law (no second sample, no binning), the yardstick
+    of the gradient-flow tests and benchmarks.
 
     Parameters
     ----------
