@@ -55,8 +55,9 @@ def default_regressor(n_samples=None):
     k = 4 to 16, the time feature and a random forest being of the order of
     the seed-to-seed variation, at 1/15 of the forest's fit time; k = 32 and an
     MLP were worse (the MLP unstable across IPF iterations). At larger
-    epsilon its averaging noise acts as extra diffusion (a 1-D Gaussian with epsilon = 1 ends with variance about 1.5
-    instead of 1); a larger k or a smoother regressor helps there.
+    epsilon its averaging noise acts as extra diffusion (a 1-D Gaussian with
+    epsilon = 1 ends with variance about 1.5 instead of 1); a larger k or a
+    smoother regressor helps there.
     """
     k = DEFAULT_NEIGHBOURS if n_samples is None else min(DEFAULT_NEIGHBOURS, n_samples)
     return KNeighborsRegressor(n_neighbors=k)

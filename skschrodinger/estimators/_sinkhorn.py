@@ -14,7 +14,7 @@ from ._base import BridgeLink, SnapshotBridge
 
 
 class EntropicMapLink(BridgeLink):
-    """The entropic map of a discrete plan: one bridge link of :class:`~skschrodinger.SinkhornBridge`.
+    """The entropic map of a discrete plan: a link of :class:`~skschrodinger.SinkhornBridge`.
 
     From the target points y_j (weights b_j) and their potential g_j, any
     point x -- in the sample or not -- gets the conditional law::

@@ -8,8 +8,9 @@ for ``covariance_type`` "spherical" and "diag")::
     ell_k(x) = b_k + sum_j (A_kj x_j + B_kj) x_j                         (1)
 
 The normaliser c(x), the adjusted potential v(y) and the conditional-plan
-weights w_k(x) of the LightSB model (estimators/_lightsb_model.py) are all of the form (1); the kernels
-below evaluate them row by row, in parallel over rows, in the log domain.
+weights w_k(x) of the LightSB model (estimators/_lightsb_model.py) are all of
+the form (1); the kernels below evaluate them row by row, in parallel over
+rows, in the log domain.
 
 The kernels are pure: they neither validate nor allocate more than their
 output, and never draw random numbers (uniforms are passed in), so the results
