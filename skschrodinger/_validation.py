@@ -3,7 +3,7 @@
 import numbers
 
 import numpy as np
-from sklearn.utils import check_consistent_length, column_or_1d
+from sklearn.utils import check_array, check_consistent_length, column_or_1d
 
 
 def check_snapshot_times(y, n_samples):
@@ -22,6 +22,11 @@ def check_snapshot_times(y, n_samples):
     """
     y = column_or_1d(y, warn=True)
     check_consistent_length(np.empty(n_samples), y)
+    if y.dtype.kind in "mM":
+        raise ValueError(
+            f"y holds dates or durations (dtype {y.dtype}); pass numeric snapshot times in the "
+            "unit the rates should be in, e.g. days: (y - y.min()) / np.timedelta64(1, 'D')."
+        )
     if y.dtype.kind not in "biuf":
         try:
             y = y.astype(np.float64)
@@ -34,6 +39,24 @@ def check_snapshot_times(y, n_samples):
     if not np.all(np.isfinite(y)):
         raise ValueError("y (snapshot times) contains NaN or infinity.")
     return y
+
+
+def check_not_annotated_data(X, name="X"):
+    """Refuse an AnnData object (or one like it) where an array is expected, saying what to pass.
+
+    Single-cell users hold their cells in ``anndata.AnnData``; NumPy would turn
+    it into an object array and fail with an unrelated message. Detected by
+    its attributes, without importing anndata.
+    """
+    if hasattr(X, "obsm") and hasattr(X, "obs"):
+        embeddings = list(getattr(X.obsm, "keys", lambda: [])())
+        example = next((key for key in embeddings if "pca" in key.lower()),
+                       embeddings[0] if embeddings else "X_pca")
+        raise ValueError(
+            f"{name} is an AnnData object; pass an array of its cells, e.g. "
+            f"{name}=adata.obsm[{example!r}] (an embedding) or adata.X, and "
+            "y=adata.obs['day'] (the snapshot time of each cell)."
+        )
 
 
 def split_snapshots(X, y):
@@ -62,6 +85,24 @@ def split_snapshots(X, y):
         )
     snapshots = [np.ascontiguousarray(X[inverse == i]) for i in range(times.shape[0])]
     return times, snapshots
+
+
+def check_weights(weights, n, name):
+    """Non-negative weights of n points, normalised to sum to one (None: uniform).
+
+    Normalised through their maximum first, so that huge weights (whose sum
+    would overflow) keep their proportions.
+    """
+    if weights is None:
+        return np.full(n, 1.0 / n)
+    weights = check_array(weights, ensure_2d=False, dtype=np.float64, input_name=name)
+    if weights.shape != (n,):
+        raise ValueError(f"{name} must have shape ({n},), one weight per point, got "
+                         f"{weights.shape}.")
+    if np.any(weights < 0) or not weights.max(initial=0.0) > 0:
+        raise ValueError(f"{name} must be non-negative with a positive sum.")
+    weights = weights / weights.max()
+    return weights / weights.sum()
 
 
 def check_scalar_time(t):

@@ -13,23 +13,29 @@ min_pi <pi, C> + eps KL(pi | a (x) b).
 
 The default backend runs the numba kernels of
 :mod:`skschrodinger.kernels`: the cost is computed on the fly (memory O((n + m)
-d), no n x m matrix), rows in parallel, the marginal error checked after
-every iteration at no cost. ``backend="pot"`` calls POT's ``sinkhorn_log``
-instead (dense, for comparison).
+d), no n x m matrix), rows in parallel threads (``n_jobs``), the marginal
+error checked after every iteration at no cost. ``backend="pot"`` calls POT's
+``sinkhorn_log`` instead (dense, for comparison).
 """
 
 from dataclasses import dataclass
 from numbers import Integral, Real
 
 import numpy as np
+from scipy.spatial.distance import cdist
 from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
+from ._sinkhorn_iterations import sinkhorn_iterations, symmetric_iterations
 from ._threads import single_threaded_blas
-from .kernels import sinkhorn_log, sinkhorn_log_symmetric
+from ._validation import check_weights
+from .kernels import kernel_threads
 
 STAGE_TOL = 1e-2
 """Marginal error at which an intermediate epsilon-scaling stage hands over to the next."""
+MAX_COST_OVER_EPSILON = 1e300
+"""Largest cost / epsilon the log-domain iterations can hold without overflow."""
+LOG_LARGEST_FLOAT = np.log(np.finfo(np.float64).max)
 
 
 @dataclass(frozen=True)
@@ -67,34 +73,54 @@ class SinkhornResult:
 def _log_weights(weights, n, name):
     if weights is None:
         return np.full(n, -np.log(n))
-    weights = check_array(weights, ensure_2d=False, dtype=np.float64, input_name=name)
-    if weights.shape != (n,):
-        raise ValueError(f"{name} must have shape ({n},), got {weights.shape}.")
-    if np.any(weights < 0) or not weights.sum() > 0:
-        raise ValueError(f"{name} must be non-negative with a positive sum.")
     with np.errstate(divide="ignore"):
-        return np.log(weights / weights.sum())
+        return np.log(check_weights(weights, n, name))
 
 
 def _points(X, name):
     return check_array(X, dtype=np.float64, ensure_min_samples=1, input_name=name, order="C")
 
 
+def _potential(values, n, name):
+    values = check_array(values, ensure_2d=False, dtype=np.float64, input_name=name)
+    if values.shape != (n,):
+        raise ValueError(f"{name} must have shape ({n},), one value per point, got "
+                         f"{values.shape}.")
+    return values
+
+
 def _initial_potentials(init, n, m):
     if init is None:
         return np.zeros(n), np.zeros(m)
-    f, g = (np.asarray(p, dtype=np.float64) for p in init)
-    if f.shape != (n,) or g.shape != (m,) or not (np.all(np.isfinite(f)) and np.all(np.isfinite(g))):
-        raise ValueError(f"init must be a pair of finite arrays of shapes ({n},) and ({m},).")
-    return f, g
+    if len(init) != 2:
+        raise ValueError(f"init must be a pair (f, g) of potentials, got {len(init)} items.")
+    return _potential(init[0], n, "init[0] (f)"), _potential(init[1], m, "init[1] (g)")
 
 
-def _epsilon_ladder(Xc, Yc, epsilon, epsilon_scaling):
+def _radius(Zc):
+    """max_i ||z_i|| of centred points, without overflow in the squares."""
+    scale = np.abs(Zc).max()
+    return 0.0 if scale == 0 else scale * np.sqrt(((Zc / scale) ** 2).sum(axis=1).max())
+
+
+def _check_cost_range(largest_distance, epsilon):
+    """Refuse problems whose cost / epsilon overflows the log-domain iterations."""
+    with np.errstate(over="ignore"):
+        ratio = 0.5 * largest_distance ** 2 / epsilon
+    if not ratio <= MAX_COST_OVER_EPSILON:
+        raise ValueError(
+            f"The points are too far apart for epsilon={epsilon:.3g}: the cost "
+            f"||x - y||^2 / 2 reaches {0.5 * largest_distance:.3g} * {largest_distance:.3g}, "
+            f"so cost / epsilon overflows double precision. Rescale the points by a factor s "
+            "and epsilon by s**2 (the problem is the same)."
+        )
+
+
+def _epsilon_ladder(largest_distance, epsilon, epsilon_scaling):
     """epsilon-scaling stages: from an upper bound of the cost down to epsilon (exclusive)."""
     if epsilon_scaling is None:
         return []
-    radius = np.sqrt((Xc ** 2).sum(axis=1).max()) + np.sqrt((Yc ** 2).sum(axis=1).max())
-    ladder, current = [], 0.5 * radius ** 2
+    ladder, current = [], 0.5 * largest_distance ** 2
     while current > epsilon:
         ladder.append(current)
         current *= epsilon_scaling
@@ -103,7 +129,7 @@ def _epsilon_ladder(Xc, Yc, epsilon, epsilon_scaling):
 
 def _solve_numba(Xc, Yc, log_a, log_b, epsilon, f, g, max_iter, tol, relaxation):
     omega = 0.0 if relaxation == "auto" else float(relaxation)
-    return sinkhorn_log(Xc, Yc, log_a, log_b, epsilon, f, g, max_iter, tol, omega)
+    return sinkhorn_iterations(Xc, Yc, log_a, log_b, epsilon, f, g, max_iter, tol, omega)
 
 
 def _solve_pot(Xc, Yc, log_a, log_b, epsilon, f, g, max_iter, tol, relaxation, cost):
@@ -111,9 +137,12 @@ def _solve_pot(Xc, Yc, log_a, log_b, epsilon, f, g, max_iter, tol, relaxation, c
 
     a, b = np.exp(log_a), np.exp(log_b)
     warm = (log_a + f / epsilon, log_b + g / epsilon)
-    plan, log = ot.sinkhorn(a, b, cost, reg=2 * epsilon, method="sinkhorn_log",
-                            numItermax=max_iter, stopThr=tol, log=True, warn=False,
-                            warmstart=warm)
+    # POT's log-domain solver takes log(0) of underflowed plan entries at small epsilon,
+    # which is harmless (-inf then exp to 0) but warns; the result is checked below.
+    with np.errstate(divide="ignore", under="ignore"):
+        plan, log = ot.sinkhorn(a, b, cost, reg=2 * epsilon, method="sinkhorn_log",
+                                numItermax=max_iter, stopThr=tol, log=True, warn=False,
+                                warmstart=warm)
     error = np.abs(plan.sum(axis=1) - a).sum() + np.abs(plan.sum(axis=0) - b).sum()
     return (epsilon * (log["log_u"] - log_a), epsilon * (log["log_v"] - log_b),
             int(log["niter"]) + 1, error)
@@ -132,12 +161,13 @@ def _solve_pot(Xc, Yc, log_a, log_b, epsilon, f, g, max_iter, tol, relaxation, c
         "relaxation": [StrOptions({"auto"}), Interval(Real, 1, 2, closed="left")],
         "init": [tuple, None],
         "backend": [StrOptions({"numba", "pot"})],
+        "n_jobs": [Integral, None],
         "verbose": ["verbose"],
     },
     prefer_skip_nested_validation=True,
 )
 def sinkhorn(X, Y, epsilon, *, a=None, b=None, max_iter=1000, tol=1e-6, epsilon_scaling=None,
-             relaxation="auto", init=None, backend="numba", verbose=0):
+             relaxation="auto", init=None, backend="numba", n_jobs=None, verbose=0):
     """Entropic OT between two weighted point clouds by log-domain Sinkhorn.
 
     Solves min_pi <pi, C> + eps KL(pi | a (x) b) over couplings of
@@ -176,19 +206,31 @@ def sinkhorn(X, Y, epsilon, *, a=None, b=None, max_iter=1000, tol=1e-6, epsilon_
     relaxation : "auto" or float in [1, 2), default="auto"
         Over-relaxation w of the updates, f <- (1 - w) f + w F(g) (1: plain
         Sinkhorn). "auto" runs plain iterations until their convergence rate
-        r is stable, then w = 2 / (1 + sqrt(1 - r)), and falls back to
-        w = 1 if that stops lowering the error. Numba backend only.
+        r is stable, then w = 2 / (1 + sqrt(1 - r)). With any w > 1 the
+        error must fall over every 10 iterations; if it does not (a large w
+        can diverge far from the solution), the iterations return to the best
+        potentials so far and continue with w = 1. Numba backend only.
     init : tuple (f, g) of arrays, default=None
         Warm start from potentials of a nearby problem (same points).
     backend : {"numba", "pot"}, default="numba"
         "pot" calls ``ot.sinkhorn(..., method="sinkhorn_log")`` on the dense
         n x m cost matrix.
+    n_jobs : int, default=None
+        Threads of the numba kernels: None uses numba's setting
+        (``NUMBA_NUM_THREADS``, all cores by default), -1 all cores, k > 0
+        k threads. The result does not depend on it.
     verbose : int, default=0
         Print the iterations and marginal error of each stage.
 
     Returns
     -------
     SinkhornResult
+
+    Raises
+    ------
+    ValueError
+        If the cost ||x - y||^2 / 2 divided by epsilon overflows double
+        precision (rescale the points by s and epsilon by s**2).
 
     Examples
     --------
@@ -210,10 +252,13 @@ def sinkhorn(X, Y, epsilon, *, a=None, b=None, max_iter=1000, tol=1e-6, epsilon_
     mean_x, mean_y = a_ @ X, b_ @ Y
     Xc, Yc = X - mean_x, Y - mean_y
     shift = mean_x - mean_y
+    centred_distance = _radius(Xc) + _radius(Yc)
+    _check_cost_range(centred_distance + _radius(shift[None, :]), epsilon)
     # Translation: C(x, y) = C(xc, yc) + <xc, shift> - <yc, shift> + |shift|^2 / 2.
     f, g = _initial_potentials(init, X.shape[0], Y.shape[0])
     f, g = f - Xc @ shift, g + Yc @ shift
-    ladder = [] if init is not None else _epsilon_ladder(Xc, Yc, epsilon, epsilon_scaling)
+    ladder = ([] if init is not None
+              else _epsilon_ladder(centred_distance, epsilon, epsilon_scaling))
     if backend == "pot":
         import ot
 
@@ -224,14 +269,16 @@ def sinkhorn(X, Y, epsilon, *, a=None, b=None, max_iter=1000, tol=1e-6, epsilon_
     else:
         solve = _solve_numba
     n_iter, error = 0, np.inf
-    with single_threaded_blas():
-        for stage_epsilon, stage_tol in [(e, max(tol, STAGE_TOL)) for e in ladder] + [(epsilon, tol)]:
+    with single_threaded_blas(), kernel_threads(n_jobs):
+        stages = [(e, max(tol, STAGE_TOL)) for e in ladder] + [(epsilon, tol)]
+        for stage_epsilon, stage_tol in stages:
             f, g, iterations, error = solve(Xc, Yc, log_a, log_b, stage_epsilon, f, g,
                                             max(1, max_iter - n_iter), stage_tol, relaxation)
             n_iter += iterations
             if verbose:
                 print(f"[sinkhorn] epsilon={stage_epsilon:.4g}: {iterations} iterations, "
                       f"marginal error {error:.3g}")
+    _check_potentials(error, f, g)
     f = f + Xc @ shift + 0.5 * shift @ shift
     g = g - Yc @ shift
     gauge = 0.5 * (a_ @ f - b_ @ g)
@@ -239,6 +286,15 @@ def sinkhorn(X, Y, epsilon, *, a=None, b=None, max_iter=1000, tol=1e-6, epsilon_
     return SinkhornResult(f=f, g=g, epsilon=float(epsilon), cost=float(a_ @ f + b_ @ g),
                           n_iter=int(n_iter), marginal_error=float(error),
                           converged=bool(error < tol or (backend == "pot" and n_iter < max_iter)))
+
+
+def _check_potentials(error, *potentials):
+    """Raise instead of returning potentials that overflowed (a safety net: inputs are checked)."""
+    if not (np.isfinite(error) and all(np.all(np.isfinite(p)) for p in potentials)):
+        raise FloatingPointError(
+            "The Sinkhorn potentials overflowed (non-finite values): rescale the points by a "
+            "factor s and epsilon by s**2."
+        )
 
 
 @validate_params(
@@ -249,10 +305,11 @@ def sinkhorn(X, Y, epsilon, *, a=None, b=None, max_iter=1000, tol=1e-6, epsilon_
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="neither")],
         "init": ["array-like", None],
+        "n_jobs": [Integral, None],
     },
     prefer_skip_nested_validation=True,
 )
-def sinkhorn_symmetric(X, epsilon, *, a=None, max_iter=1000, tol=1e-6, init=None):
+def sinkhorn_symmetric(X, epsilon, *, a=None, max_iter=1000, tol=1e-6, init=None, n_jobs=None):
     """Entropic OT of a weighted point cloud to itself, by the averaged update.
 
     For equal marginals the potentials coincide (f = g) and solve
@@ -275,25 +332,45 @@ def sinkhorn_symmetric(X, epsilon, *, a=None, max_iter=1000, tol=1e-6, init=None
         contribute equally), is below ``tol``.
     init : array-like of shape (n,), default=None
         Warm start, e.g. the potential of the previous step of a flow.
+    n_jobs : int, default=None
+        Threads of the numba kernels, as in :func:`sinkhorn`.
 
     Returns
     -------
     SinkhornResult
         With ``g`` equal to ``f`` and ``marginal_error`` counting both marginals.
+
+    Raises
+    ------
+    ValueError
+        If the cost divided by epsilon overflows double precision.
     """
     X = _points(X, "X")
     log_a = _log_weights(a, X.shape[0], "a")
     weights = np.exp(log_a)
-    mean = weights @ X
+    centred = X - weights @ X
+    _check_cost_range(2.0 * _radius(centred), epsilon)
     f = _initial_potentials(None if init is None else (init, init), X.shape[0], X.shape[0])[0]
-    with single_threaded_blas():
-        f, n_iter, error = sinkhorn_log_symmetric(X - mean, log_a, epsilon, f, max_iter,
-                                                 0.5 * tol)
+    with single_threaded_blas(), kernel_threads(n_jobs):
+        f, n_iter, error = symmetric_iterations(centred, log_a, epsilon, f, max_iter, 0.5 * tol)
+    _check_potentials(error, f)
     return SinkhornResult(f=f, g=f, epsilon=float(epsilon), cost=float(2 * weights @ f),
                           n_iter=int(n_iter), marginal_error=float(2 * error),
                           converged=bool(2 * error < tol))
 
 
+@validate_params(
+    {
+        "X": ["array-like"],
+        "Y": ["array-like"],
+        "f": ["array-like"],
+        "g": ["array-like"],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "a": ["array-like", None],
+        "b": ["array-like", None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def entropic_plan(X, Y, f, g, epsilon, a=None, b=None):
     """The dense plan pi_ij = a_i b_j exp((f_i + g_j - ||x_i - y_j||^2 / 2) / eps).
 
@@ -304,6 +381,7 @@ def entropic_plan(X, Y, f, g, epsilon, a=None, b=None):
     X : array-like of shape (n, d)
     Y : array-like of shape (m, d)
     f, g : array-like of shape (n,) and (m,)
+        Potentials, e.g. of a :class:`SinkhornResult`.
     epsilon : float
     a, b : array-like, default=None
         Weights as passed to :func:`sinkhorn`.
@@ -311,9 +389,25 @@ def entropic_plan(X, Y, f, g, epsilon, a=None, b=None):
     Returns
     -------
     plan : ndarray of shape (n, m)
+
+    Raises
+    ------
+    ValueError
+        If some entry overflows, which potentials of this problem (same
+        points, weights and epsilon) cannot produce.
     """
     X, Y = _points(X, "X"), _points(Y, "Y")
+    if X.shape[1] != Y.shape[1]:
+        raise ValueError(f"X and Y must have the same number of features, got "
+                         f"{X.shape[1]} and {Y.shape[1]}.")
+    f, g = _potential(f, X.shape[0], "f"), _potential(g, Y.shape[0], "g")
     log_a, log_b = _log_weights(a, X.shape[0], "a"), _log_weights(b, Y.shape[0], "b")
-    cost = 0.5 * ((X[:, None, :] - Y[None, :, :]) ** 2).sum(axis=2)
-    exponent = (np.asarray(f)[:, None] + np.asarray(g)[None, :] - cost) / epsilon
-    return np.exp(log_a[:, None] + log_b[None, :] + exponent)
+    with np.errstate(over="ignore", invalid="ignore"):
+        cost = 0.5 * cdist(X, Y, "sqeuclidean")
+        log_plan = log_a[:, None] + log_b[None, :] + (f[:, None] + g[None, :] - cost) / epsilon
+    if not np.all(log_plan <= LOG_LARGEST_FLOAT) or np.isnan(log_plan).any():
+        raise ValueError(
+            "The plan overflows: f + g - ||x - y||^2 / 2 is far above zero somewhere, so f and "
+            "g are not potentials of this problem (same points, weights and epsilon)."
+        )
+    return np.exp(log_plan)

@@ -77,9 +77,73 @@ def test_mean_pairwise_distance():
 
 def test_import_compiles_nothing():
     code = (
-        "import skschrodinger, skschrodinger.kernels as k\n"
-        "print(sum(len(getattr(k, name).signatures) for name in k.__all__))"
+        "import sys, skschrodinger\n"
+        "from numba.core.registry import CPUDispatcher\n"
+        "kernels = [v for name, module in sys.modules.items() if name.startswith('skschrodinger')"
+        " for v in vars(module).values() if isinstance(v, CPUDispatcher)]\n"
+        "print(len(kernels), sum(len(k.signatures) for k in kernels))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
-    assert out.stdout.strip() == "0"
+    found, compiled = map(int, out.stdout.split())
+    assert found >= 12 and compiled == 0
+
+
+def test_fused_diagonal_mean_and_drift_kernels_match_numpy():
+    from skschrodinger.kernels import (
+        diagonal_bridge_mean,
+        diagonal_bridge_terms,
+        diagonal_conditional_mean,
+    )
+
+    rng = np.random.RandomState(4)
+    n, K, d, eps, t = 300, 3, 4, 0.7, 0.35
+    X, r = rng.randn(n, d), rng.randn(K, d)
+    s, log_alpha = rng.uniform(0.3, 1.5, (K, d)), rng.randn(K)
+    weights = softmax(log_alpha + ((X**2) @ (s / (2 * eps)).T + X @ (r / eps).T), axis=1)
+    expected = weights @ r + X * (weights @ s)
+    got = diagonal_conditional_mean(X, s / (2 * eps), r / eps, log_alpha, r, s)
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+    # drift terms from the closed form of the kernels' docstring, in NumPy
+    precision = t / (eps * (1 - t)) + 1 / (eps * s)
+    shift = X[:, None, :] / (eps * (1 - t)) + r / (eps * s)
+    means = shift / precision
+    log_q = (-0.5 * np.log(s) - 0.5 * np.log(precision) + 0.5 * shift * means
+             - r**2 / (2 * eps * s)).sum(axis=2)
+    got_q, got_means = diagonal_bridge_terms(X, s, r, t, eps)
+    np.testing.assert_allclose(got_q, log_q, rtol=1e-11, atol=1e-11)
+    np.testing.assert_allclose(got_means, means, rtol=1e-12, atol=1e-12)
+    omega = softmax(log_q + log_alpha, axis=1)
+    np.testing.assert_allclose(diagonal_bridge_mean(X, s, r, log_alpha, t, eps),
+                               np.einsum("nk,nkd->nd", omega, means), rtol=1e-11, atol=1e-11)
+
+
+def test_kernel_results_do_not_depend_on_the_number_of_threads():
+    """Blocks are fixed by the problem size; reductions are summed in block order."""
+    from skschrodinger.kernels import (
+        bilinear_logsumexp,
+        bilinear_softmax_draw,
+        bilinear_softmax_mean,
+        kernel_threads,
+    )
+
+    rng = np.random.RandomState(5)
+    X, Y = rng.randn(3001, 20), rng.randn(1500, 20)  # 20 features: the BLAS tiles
+    c = rng.randn(1500)
+    A, B, b = -rng.rand(4, 20), rng.randn(4, 20), rng.randn(4)
+    uniforms = rng.random_sample(3001)
+
+    def everything():
+        YT = np.ascontiguousarray(Y.T)
+        lse = bilinear_logsumexp(X, Y, YT, c, 0.3)
+        return (lse, *bilinear_softmax_mean(X, Y, YT, c, 0.3),
+                bilinear_softmax_draw(X, Y, YT, c, 0.3, lse, uniforms),
+                *diagonal_quadratic_moments(X, A, B, b), mean_pairwise_distance(X, Y),
+                brownian_bridge_paths(X, X[::-1].copy(), np.array([0.5]), 1.0, X[:, None, :]))
+
+    with kernel_threads(1):
+        reference = everything()
+    for threads in (2, 3, 7):
+        with kernel_threads(threads):
+            for got, expected in zip(everything(), reference):
+                np.testing.assert_array_equal(got, expected)

@@ -1,37 +1,39 @@
 """Numba kernels: the hot loops of skschrodinger, pure and in one place.
 
 The Python layer (estimators, metrics) validates inputs and draws random
-numbers; the kernels only compute. All kernels are compiled lazily on first
-call with ``cache=True``, so importing the package compiles nothing.
-
-Numba's cache is keyed on each function's own source file: after editing a
-kernel that others in another file inline or call, delete the ``__pycache__``
-folders here (stale cached callers are not invalidated).
+numbers; the kernels only compute. Every kernel is serial, releases the GIL
+and is cached on disk (``_jit.kernel``); the functions exported here run it on
+blocks of rows in parallel threads (``_parallel.run_blocks``), so results do
+not depend on the number of threads. Nothing is compiled at import: each
+kernel compiles (or loads from numba's cache) on its first call.
 """
 
 from ._bridge import brownian_bridge_paths
 from ._distance import mean_pairwise_distance
 from ._logsumexp import bilinear_logsumexp, bilinear_softmax_draw, bilinear_softmax_mean
 from ._mixture import (
+    diagonal_bridge_mean,
     diagonal_bridge_terms,
+    diagonal_conditional_mean,
     diagonal_quadratic_log_softmax,
     diagonal_quadratic_moments,
     draw_components,
     log_softmax_rows,
 )
-from ._sinkhorn import sinkhorn_log, sinkhorn_log_symmetric
+from ._parallel import kernel_threads
 
 __all__ = [
     "bilinear_logsumexp",
     "bilinear_softmax_draw",
     "bilinear_softmax_mean",
     "brownian_bridge_paths",
+    "diagonal_bridge_mean",
     "diagonal_bridge_terms",
+    "diagonal_conditional_mean",
     "diagonal_quadratic_log_softmax",
     "diagonal_quadratic_moments",
     "draw_components",
+    "kernel_threads",
     "log_softmax_rows",
     "mean_pairwise_distance",
-    "sinkhorn_log",
-    "sinkhorn_log_symmetric",
 ]

@@ -1,10 +1,40 @@
 """Numba kernels for Brownian bridges of the reference process dX = sqrt(eps) dW."""
 
 import numpy as np
-from numba import njit, prange
+
+from ._jit import kernel
+from ._parallel import run_blocks
+
+ROWS_PER_BLOCK = 256
 
 
-@njit(cache=True, parallel=True)
+@kernel
+def _bridge_path_rows(first, last, start, end, times, epsilon, normals, paths):
+    """The paths of the rows of blocks ``first:last`` (see :func:`brownian_bridge_paths`)."""
+    n, d = start.shape
+    T = times.shape[0]
+    previous = np.empty(d)
+    for i in range(first * ROWS_PER_BLOCK, min(last * ROWS_PER_BLOCK, n)):
+        previous[:] = start[i]
+        previous_time = 0.0
+        for step in range(T):
+            s = times[step]
+            if s >= 1.0:
+                for j in range(d):
+                    previous[j] = end[i, j]
+            elif s > previous_time:
+                remaining = 1.0 - previous_time
+                weight = (s - previous_time) / remaining
+                scale = np.sqrt(epsilon * (s - previous_time) * (1.0 - s) / remaining)
+                for j in range(d):
+                    previous[j] += (
+                        weight * (end[i, j] - previous[j]) + scale * normals[i, step, j]
+                    )
+            for j in range(d):
+                paths[i, step, j] = previous[j]
+            previous_time = s
+
+
 def brownian_bridge_paths(start, end, times, epsilon, normals):
     """Sample Brownian-bridge paths pinned at ``start`` (s=0) and ``end`` (s=1).
 
@@ -29,26 +59,8 @@ def brownian_bridge_paths(start, end, times, epsilon, normals):
     -------
     paths : ndarray of shape (n, T, d)
     """
-    n, d = start.shape
-    T = times.shape[0]
-    paths = np.empty((n, T, d))
-    for i in prange(n):
-        previous = start[i].copy()
-        previous_time = 0.0
-        for step in range(T):
-            s = times[step]
-            if s >= 1.0:
-                for j in range(d):
-                    previous[j] = end[i, j]
-            elif s > previous_time:
-                remaining = 1.0 - previous_time
-                weight = (s - previous_time) / remaining
-                scale = np.sqrt(epsilon * (s - previous_time) * (1.0 - s) / remaining)
-                for j in range(d):
-                    previous[j] += (
-                        weight * (end[i, j] - previous[j]) + scale * normals[i, step, j]
-                    )
-            for j in range(d):
-                paths[i, step, j] = previous[j]
-            previous_time = s
+    n = start.shape[0]
+    paths = np.empty(normals.shape)
+    run_blocks(_bridge_path_rows, (n + ROWS_PER_BLOCK - 1) // ROWS_PER_BLOCK, start, end, times,
+               float(epsilon), normals, paths)
     return paths

@@ -1,10 +1,29 @@
 """Numba kernels for mean pairwise Euclidean distances (energy distance)."""
 
 import numpy as np
-from numba import njit, prange
+
+from ._jit import kernel
+from ._parallel import run_blocks
+
+ROWS_PER_BLOCK = 64
 
 
-@njit(cache=True, parallel=True)
+@kernel
+def _distance_row_sums(first, last, X, Y, row_sums):
+    """``row_sums[i] = sum_k ||X_i - Y_k||`` for the rows of blocks ``first:last``."""
+    n, d = X.shape
+    m = Y.shape[0]
+    for i in range(first * ROWS_PER_BLOCK, min(last * ROWS_PER_BLOCK, n)):
+        total = 0.0
+        for k in range(m):
+            sq = 0.0
+            for j in range(d):
+                diff = X[i, j] - Y[k, j]
+                sq += diff * diff
+            total += np.sqrt(sq)
+        row_sums[i] = total
+
+
 def mean_pairwise_distance(X, Y):
     """Return ``mean_{i,j} ||X_i - Y_j||`` without forming the n x m matrix.
 
@@ -17,16 +36,7 @@ def mean_pairwise_distance(X, Y):
     -------
     float
     """
-    n, d = X.shape
-    m = Y.shape[0]
+    n, m = X.shape[0], Y.shape[0]
     row_sums = np.empty(n)
-    for i in prange(n):
-        total = 0.0
-        for k in range(m):
-            sq = 0.0
-            for j in range(d):
-                diff = X[i, j] - Y[k, j]
-                sq += diff * diff
-            total += np.sqrt(sq)
-        row_sums[i] = total
+    run_blocks(_distance_row_sums, (n + ROWS_PER_BLOCK - 1) // ROWS_PER_BLOCK, X, Y, row_sums)
     return row_sums.sum() / (n * m)

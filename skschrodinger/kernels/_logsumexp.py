@@ -14,8 +14,10 @@ they fill one tile of ``TILE_ROWS`` x ``TILE_COLUMNS`` logits at a time in a
 buffer of each row tile (so memory is O((n + m) d) whatever n m) and merge the
 tiles with the streaming log-sum-exp (running maximum and rescaled sum).
 A tile is a matrix product, done by BLAS for ``GEMM_MIN_FEATURES`` features
-or more and by a vectorised loop below that. Threads share the rows, so a
-result does not depend on the number of threads.
+or more and by a vectorised loop below that. Each serial kernel handles a
+range of row tiles; the public functions run the tiles in parallel threads
+(``_parallel.run_blocks``), and a row's result does not depend on which
+thread computes it.
 
 The exponentials, n m of them per reduction, are the hot loop: ``_exp_sum``
 evaluates them with a polynomial that LLVM vectorises (relative error below
@@ -28,7 +30,9 @@ parallel layer).
 """
 
 import numpy as np
-from numba import njit, prange
+
+from ._jit import kernel
+from ._parallel import run_blocks
 
 TILE_ROWS = 32
 TILE_COLUMNS = 1024
@@ -47,7 +51,7 @@ _EXP_FLOOR = -708.0
 """Arguments are clipped here (exp(-708) ~ 3e-308, still a normal float)."""
 
 
-@njit(cache=True, fastmath=FAST_MATH, inline="always")
+@kernel(fastmath=FAST_MATH, inline="always")
 def _exp_sum(values, shift, scratch):
     """Replace ``values`` by exp(values - shift) and return their sum (values <= shift).
 
@@ -77,7 +81,7 @@ def _exp_sum(values, shift, scratch):
     return total
 
 
-@njit(cache=True, fastmath=FAST_MATH, inline="always")
+@kernel(fastmath=FAST_MATH, inline="always")
 def _fill_tile(U, V, VT, c, scale, i0, i1, j0, j1, flat):
     """Logits (1) of rows i0:i1 and columns j0:j1, as a contiguous view of ``flat``.
 
@@ -105,7 +109,7 @@ def _fill_tile(U, V, VT, c, scale, i0, i1, j0, j1, flat):
     return flat[: rows * columns].reshape((rows, columns))
 
 
-@njit(cache=True, fastmath=FAST_MATH, inline="always")
+@kernel(fastmath=FAST_MATH, inline="always")
 def _merge_tile(tile, running_max, running_sum, scratch, rescale):
     """Fold one tile into the streaming log-sum-exp of its rows.
 
@@ -129,7 +133,32 @@ def _merge_tile(tile, running_max, running_sum, scratch, rescale):
         running_sum[r] = running_sum[r] * rescale[r] + _exp_sum(row, peak, scratch)
 
 
-@njit(cache=True, parallel=True, fastmath=FAST_MATH)
+def _row_tiles(n):
+    return (n + TILE_ROWS - 1) // TILE_ROWS
+
+
+@kernel(fastmath=FAST_MATH)
+def _logsumexp_tiles(first, last, U, V, VT, c, scale, lse):
+    """Row tiles ``first:last`` of :func:`bilinear_logsumexp`, written into ``lse``."""
+    n, m = U.shape[0], V.shape[0]
+    flat = np.empty(TILE_ROWS * TILE_COLUMNS)
+    scratch = np.empty(TILE_COLUMNS)
+    running_max = np.empty(TILE_ROWS)
+    running_sum = np.empty(TILE_ROWS)
+    rescale = np.empty(TILE_ROWS)
+    for tile_row in range(first, last):
+        i0 = tile_row * TILE_ROWS
+        i1 = min(i0 + TILE_ROWS, n)
+        running_max[:] = -np.inf
+        running_sum[:] = 0.0
+        for j0 in range(0, m, TILE_COLUMNS):
+            j1 = min(j0 + TILE_COLUMNS, m)
+            tile = _fill_tile(U, V, VT, c, scale, i0, i1, j0, j1, flat)
+            _merge_tile(tile, running_max, running_sum, scratch, rescale)
+        for r in range(i1 - i0):
+            lse[i0 + r] = running_max[r] + np.log(running_sum[r])
+
+
 def bilinear_logsumexp(U, V, VT, c, scale):
     """Row-wise log-sum-exp of the logits (1): ``log sum_j exp(c_j + s <u_i, v_j>)``.
 
@@ -148,54 +177,23 @@ def bilinear_logsumexp(U, V, VT, c, scale):
     -------
     lse : ndarray of shape (n,)
     """
-    n, m = U.shape[0], V.shape[0]
-    lse = np.empty(n)
-    for tile_row in prange((n + TILE_ROWS - 1) // TILE_ROWS):
-        flat = np.empty(TILE_ROWS * TILE_COLUMNS)
-        scratch = np.empty(TILE_COLUMNS)
-        running_max = np.empty(TILE_ROWS)
-        running_sum = np.empty(TILE_ROWS)
-        rescale = np.empty(TILE_ROWS)
-        i0 = tile_row * TILE_ROWS
-        i1 = min(i0 + TILE_ROWS, n)
-        running_max[:] = -np.inf
-        running_sum[:] = 0.0
-        for j0 in range(0, m, TILE_COLUMNS):
-            j1 = min(j0 + TILE_COLUMNS, m)
-            tile = _fill_tile(U, V, VT, c, scale, i0, i1, j0, j1, flat)
-            _merge_tile(tile, running_max, running_sum, scratch, rescale)
-        for r in range(i1 - i0):
-            lse[i0 + r] = running_max[r] + np.log(running_sum[r])
+    lse = np.empty(U.shape[0])
+    run_blocks(_logsumexp_tiles, _row_tiles(U.shape[0]), U, V, VT, c, float(scale), lse)
     return lse
 
 
-@njit(cache=True, parallel=True, fastmath=FAST_MATH)
-def bilinear_softmax_mean(U, V, VT, c, scale):
-    """Softmax-weighted mean of the v_j under the logits (1), and its log-sum-exp.
-
-    Returns ``sum_j w_ij v_j`` with ``w_ij = softmax_j(c_j + s <u_i, v_j>)``.
-
-    Parameters
-    ----------
-    U, V, VT, c, scale
-        As in :func:`bilinear_logsumexp`.
-
-    Returns
-    -------
-    lse : ndarray of shape (n,)
-    mean : ndarray of shape (n, d)
-    """
+@kernel(fastmath=FAST_MATH)
+def _softmax_mean_tiles(first, last, U, V, VT, c, scale, lse, mean):
+    """Row tiles ``first:last`` of :func:`bilinear_softmax_mean`, into ``lse`` and ``mean``."""
     n, d = U.shape
     m = V.shape[0]
-    lse = np.empty(n)
-    mean = np.empty((n, d))
-    for tile_row in prange((n + TILE_ROWS - 1) // TILE_ROWS):
-        flat = np.empty(TILE_ROWS * TILE_COLUMNS)
-        scratch = np.empty(TILE_COLUMNS)
-        running_max = np.empty(TILE_ROWS)
-        running_sum = np.empty(TILE_ROWS)
-        accumulated = np.empty((TILE_ROWS, d))
-        rescale = np.empty(TILE_ROWS)
+    flat = np.empty(TILE_ROWS * TILE_COLUMNS)
+    scratch = np.empty(TILE_COLUMNS)
+    running_max = np.empty(TILE_ROWS)
+    running_sum = np.empty(TILE_ROWS)
+    accumulated = np.empty((TILE_ROWS, d))
+    rescale = np.empty(TILE_ROWS)
+    for tile_row in range(first, last):
         i0 = tile_row * TILE_ROWS
         i1 = min(i0 + TILE_ROWS, n)
         running_max[:] = -np.inf
@@ -216,37 +214,41 @@ def bilinear_softmax_mean(U, V, VT, c, scale):
             lse[i0 + r] = running_max[r] + np.log(running_sum[r])
             for k in range(d):
                 mean[i0 + r, k] = accumulated[r, k] / running_sum[r]
-    return lse, mean
 
 
-@njit(cache=True, parallel=True, fastmath=FAST_MATH)
-def bilinear_softmax_draw(U, V, VT, c, scale, lse, uniforms):
-    """Draw one column per row from ``softmax_j(c_j + s <u_i, v_j>)`` by inverse CDF.
+def bilinear_softmax_mean(U, V, VT, c, scale):
+    """Softmax-weighted mean of the v_j under the logits (1), and its log-sum-exp.
+
+    Returns ``sum_j w_ij v_j`` with ``w_ij = softmax_j(c_j + s <u_i, v_j>)``.
 
     Parameters
     ----------
     U, V, VT, c, scale
         As in :func:`bilinear_logsumexp`.
-    lse : ndarray of shape (n,)
-        The rows' log-sum-exp, from :func:`bilinear_logsumexp`.
-    uniforms : ndarray of shape (n,)
-        Independent U(0, 1) draws.
 
     Returns
     -------
-    columns : ndarray of shape (n,), int64
-        The first j whose cumulative probability exceeds ``uniforms[i]``
-        (the last column with positive probability if rounding leaves the
-        total below it).
+    lse : ndarray of shape (n,)
+    mean : ndarray of shape (n, d)
     """
+    lse, mean = np.empty(U.shape[0]), np.empty(U.shape)
+    run_blocks(_softmax_mean_tiles, _row_tiles(U.shape[0]), U, V, VT, c, float(scale), lse,
+               mean)
+    return lse, mean
+
+
+@kernel(fastmath=FAST_MATH)
+def _softmax_draw_tiles(first, last, U, V, VT, c, scale, lse, uniforms, columns):
+    """Row tiles ``first:last`` of :func:`bilinear_softmax_draw`, into ``columns``."""
     n, m = U.shape[0], V.shape[0]
-    columns = np.empty(n, dtype=np.int64)
-    for tile_row in prange((n + TILE_ROWS - 1) // TILE_ROWS):
-        flat = np.empty(TILE_ROWS * TILE_COLUMNS)
-        cumulative = np.zeros(TILE_ROWS)
-        last_with_mass = np.full(TILE_ROWS, m - 1)
+    flat = np.empty(TILE_ROWS * TILE_COLUMNS)
+    cumulative = np.empty(TILE_ROWS)
+    last_with_mass = np.empty(TILE_ROWS, dtype=np.int64)
+    for tile_row in range(first, last):
         i0 = tile_row * TILE_ROWS
         i1 = min(i0 + TILE_ROWS, n)
+        cumulative[:] = 0.0
+        last_with_mass[:] = m - 1
         remaining = i1 - i0
         columns[i0:i1] = -1  # not drawn yet
         for j0 in range(0, m, TILE_COLUMNS):
@@ -270,4 +272,28 @@ def bilinear_softmax_draw(U, V, VT, c, scale, lse, uniforms):
         for r in range(i1 - i0):
             if columns[i0 + r] < 0:
                 columns[i0 + r] = last_with_mass[r]
+
+
+def bilinear_softmax_draw(U, V, VT, c, scale, lse, uniforms):
+    """Draw one column per row from ``softmax_j(c_j + s <u_i, v_j>)`` by inverse CDF.
+
+    Parameters
+    ----------
+    U, V, VT, c, scale
+        As in :func:`bilinear_logsumexp`.
+    lse : ndarray of shape (n,)
+        The rows' log-sum-exp, from :func:`bilinear_logsumexp`.
+    uniforms : ndarray of shape (n,)
+        Independent U(0, 1) draws.
+
+    Returns
+    -------
+    columns : ndarray of shape (n,), int64
+        The first j whose cumulative probability exceeds ``uniforms[i]``
+        (the last column with positive probability if rounding leaves the
+        total below it).
+    """
+    columns = np.empty(U.shape[0], dtype=np.int64)
+    run_blocks(_softmax_draw_tiles, _row_tiles(U.shape[0]), U, V, VT, c, float(scale), lse,
+               uniforms, columns)
     return columns

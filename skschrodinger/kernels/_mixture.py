@@ -14,17 +14,21 @@ rows, in the log domain.
 
 The kernels are pure: they neither validate nor allocate more than their
 output, and never draw random numbers (uniforms are passed in), so the results
-are reproducible under a scikit-learn ``random_state``.
+are reproducible under a scikit-learn ``random_state``. Each serial kernel
+handles a range of row blocks; the public functions run the blocks in
+parallel threads (``_parallel.run_blocks``).
 """
 
 import numpy as np
-from numba import njit, prange
+
+from ._jit import kernel
+from ._parallel import run_blocks
 
 FAST_SUMS = {"reassoc", "contract"}
 """LLVM flags that let sums over features vectorise (no change to inf/NaN semantics)."""
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def _log_softmax_row(logits, out_row):
     """Write log softmax(logits) into ``out_row`` and return logsumexp(logits)."""
     K = logits.shape[0]
@@ -41,7 +45,7 @@ def _log_softmax_row(logits, out_row):
     return lse
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def _diagonal_logits(x, A, B, b, out):
     """Write ell_k(x) = b_k + sum_j (A_kj x_j + B_kj) x_j, eq. (1), into ``out``."""
     for k in range(b.shape[0]):
@@ -51,7 +55,21 @@ def _diagonal_logits(x, A, B, b, out):
         out[k] = acc
 
 
-@njit(cache=True, parallel=True, fastmath=FAST_SUMS)
+ROWS_PER_BLOCK = 256
+
+
+def _row_blocks(n):
+    return (n + ROWS_PER_BLOCK - 1) // ROWS_PER_BLOCK
+
+
+@kernel(fastmath=FAST_SUMS)
+def _log_softmax_blocks(first, last, X, A, B, b, lse, log_resp):
+    logits = np.empty(b.shape[0])
+    for i in range(first * ROWS_PER_BLOCK, min(last * ROWS_PER_BLOCK, X.shape[0])):
+        _diagonal_logits(X[i], A, B, b, logits)
+        lse[i] = _log_softmax_row(logits, log_resp[i])
+
+
 def diagonal_quadratic_log_softmax(X, A, B, b):
     """Log-sum-exp and log-responsibilities of the diagonal quadratic logits (1).
 
@@ -69,14 +87,47 @@ def diagonal_quadratic_log_softmax(X, A, B, b):
         ``ell_k(x_i) - lse_i``, the log-softmax over components.
     """
     n = X.shape[0]
-    K = b.shape[0]
-    lse = np.empty(n)
-    log_resp = np.empty((n, K))
-    for i in prange(n):
-        logits = np.empty(K)
-        _diagonal_logits(X[i], A, B, b, logits)
-        lse[i] = _log_softmax_row(logits, log_resp[i])
+    lse, log_resp = np.empty(n), np.empty((n, b.shape[0]))
+    run_blocks(_log_softmax_blocks, _row_blocks(n), X, A, B, b, lse, log_resp)
     return lse, log_resp
+
+
+@kernel(fastmath=FAST_SUMS)
+def _conditional_mean_blocks(first, last, X, A, B, b, means, slopes, out):
+    K, d = means.shape
+    logits = np.empty(K)
+    log_resp = np.empty(K)
+    for i in range(first * ROWS_PER_BLOCK, min(last * ROWS_PER_BLOCK, X.shape[0])):
+        _diagonal_logits(X[i], A, B, b, logits)
+        _log_softmax_row(logits, log_resp)
+        out[i] = 0.0
+        for k in range(K):
+            w = np.exp(log_resp[k])
+            for j in range(d):
+                out[i, j] += w * (means[k, j] + slopes[k, j] * X[i, j])
+
+
+def diagonal_conditional_mean(X, A, B, b, means, slopes):
+    """The mixture mean sum_k w_k(x) (r_k + s_k * x), w = softmax of the logits (1).
+
+    With the LightSB plan logits, this is E[Y | X = x] for diagonal S_k
+    (``slopes`` s_k their diagonals), fused: no (n, K) or (n, K, d) array.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d)
+    A, B, b
+        The logits (1), as in :func:`diagonal_quadratic_log_softmax`.
+    means, slopes : ndarray of shape (K, d)
+
+    Returns
+    -------
+    mean : ndarray of shape (n, d)
+    """
+    out = np.empty(X.shape)
+    run_blocks(_conditional_mean_blocks, _row_blocks(X.shape[0]), X, A, B, b, means, slopes,
+               out)
+    return out
 
 
 ROWS_PER_CHUNK = 32
@@ -84,7 +135,25 @@ MAX_CHUNKS = 64
 """Rows are reduced in at most 64 chunks fixed by n alone, so sums do not depend on threads."""
 
 
-@njit(cache=True, parallel=True, fastmath=FAST_SUMS)
+@kernel(fastmath=FAST_SUMS)
+def _moment_chunks(first, last, X, A, B, b, chunk, lse_parts, W_parts, M1_parts, M2_parts):
+    n, d = X.shape
+    K = b.shape[0]
+    logits = np.empty(K)
+    log_resp = np.empty(K)
+    for c in range(first, last):
+        for i in range(c * chunk, min(n, (c + 1) * chunk)):
+            _diagonal_logits(X[i], A, B, b, logits)
+            lse_parts[c] += _log_softmax_row(logits, log_resp)
+            for k in range(K):
+                w = np.exp(log_resp[k])
+                W_parts[c, k] += w
+                for j in range(d):
+                    wx = w * X[i, j]
+                    M1_parts[c, k, j] += wx
+                    M2_parts[c, k, j] += wx * X[i, j]
+
+
 def diagonal_quadratic_moments(X, A, B, b):
     """Mean log-sum-exp of the logits (1) and the responsibility-weighted moments.
 
@@ -116,41 +185,42 @@ def diagonal_quadratic_moments(X, A, B, b):
     W_parts = np.zeros((n_chunks, K))
     M1_parts = np.zeros((n_chunks, K, d))
     M2_parts = np.zeros((n_chunks, K, d))
-    for c in prange(n_chunks):
-        logits = np.empty(K)
-        log_resp = np.empty(K)
-        for i in range(c * chunk, min(n, (c + 1) * chunk)):
-            _diagonal_logits(X[i], A, B, b, logits)
-            lse_parts[c] += _log_softmax_row(logits, log_resp)
-            for k in range(K):
-                w = np.exp(log_resp[k])
-                W_parts[c, k] += w
-                for j in range(d):
-                    wx = w * X[i, j]
-                    M1_parts[c, k, j] += wx
-                    M2_parts[c, k, j] += wx * X[i, j]
-    W = np.zeros(K)
-    M1 = np.zeros((K, d))
-    M2 = np.zeros((K, d))
-    for c in range(n_chunks):
-        W += W_parts[c]
-        M1 += M1_parts[c]
-        M2 += M2_parts[c]
-    return lse_parts.sum() / n, W / n, M1 / n, M2 / n
+    run_blocks(_moment_chunks, n_chunks, X, A, B, b, chunk, lse_parts, W_parts, M1_parts,
+               M2_parts)
+    # Summed in chunk order (np.add.reduce along axis 0), whatever thread filled each chunk.
+    return (lse_parts.sum() / n, W_parts.sum(axis=0) / n, M1_parts.sum(axis=0) / n,
+            M2_parts.sum(axis=0) / n)
 
 
-@njit(cache=True, parallel=True)
+@kernel
+def _precomputed_log_softmax_blocks(first, last, logits, lse, log_resp):
+    for i in range(first * ROWS_PER_BLOCK, min(last * ROWS_PER_BLOCK, logits.shape[0])):
+        lse[i] = _log_softmax_row(logits[i], log_resp[i])
+
+
 def log_softmax_rows(logits):
     """Row-wise log-sum-exp and log-softmax of precomputed logits of shape (n, K)."""
     n, K = logits.shape
-    lse = np.empty(n)
-    log_resp = np.empty((n, K))
-    for i in prange(n):
-        lse[i] = _log_softmax_row(logits[i], log_resp[i])
+    lse, log_resp = np.empty(n), np.empty((n, K))
+    run_blocks(_precomputed_log_softmax_blocks, _row_blocks(n), logits, lse, log_resp)
     return lse, log_resp
 
 
-@njit(cache=True, parallel=True)
+@kernel
+def _draw_blocks(first, last, log_resp, uniforms, labels):
+    K = log_resp.shape[1]
+    for i in range(first * ROWS_PER_BLOCK, min(last * ROWS_PER_BLOCK, log_resp.shape[0])):
+        u = uniforms[i]
+        cumulative = 0.0
+        chosen = K - 1
+        for k in range(K):
+            cumulative += np.exp(log_resp[i, k])
+            if u < cumulative:
+                chosen = k
+                break
+        labels[i] = chosen
+
+
 def draw_components(log_resp, uniforms):
     """Draw one component per row from ``softmax(log_resp[i])`` by inverse CDF.
 
@@ -165,22 +235,95 @@ def draw_components(log_resp, uniforms):
     -------
     labels : ndarray of shape (n,), int64
     """
-    n, K = log_resp.shape
-    labels = np.empty(n, dtype=np.int64)
-    for i in prange(n):
-        u = uniforms[i]
-        cumulative = 0.0
-        chosen = K - 1
-        for k in range(K):
-            cumulative += np.exp(log_resp[i, k])
-            if u < cumulative:
-                chosen = k
-                break
-        labels[i] = chosen
+    labels = np.empty(log_resp.shape[0], dtype=np.int64)
+    run_blocks(_draw_blocks, _row_blocks(log_resp.shape[0]), log_resp, uniforms, labels)
     return labels
 
 
-@njit(cache=True, parallel=True)
+@kernel(inline="always")
+def _bridge_constants(s, r, t, epsilon):
+    """The x-free parts of the drift terms: 1 / a_kj, r_kj / (eps s_kj) and log Q_k's constant."""
+    K, d = s.shape
+    inv_bridge_var = 1.0 / (epsilon * (1.0 - t))
+    inv_precision = np.empty((K, d))
+    offsets = np.empty((K, d))
+    constants = np.zeros(K)
+    for k in range(K):
+        for j in range(d):
+            precision = t * inv_bridge_var + 1.0 / (epsilon * s[k, j])
+            inv_precision[k, j] = 1.0 / precision
+            offsets[k, j] = r[k, j] / (epsilon * s[k, j])
+            constants[k] += (-0.5 * np.log(s[k, j]) - 0.5 * np.log(precision)
+                             - r[k, j] * r[k, j] / (2.0 * epsilon * s[k, j]))
+    return inv_bridge_var, inv_precision, offsets, constants
+
+
+@kernel(inline="always")
+def _bridge_terms_row(x, inv_bridge_var, inv_precision, offsets, constants, log_q, means):
+    """log Q_k and m_k of :func:`diagonal_bridge_terms` for one row x, into the outputs."""
+    K, d = offsets.shape
+    for k in range(K):
+        acc = constants[k]
+        for j in range(d):
+            shift = x[j] * inv_bridge_var + offsets[k, j]
+            mean = shift * inv_precision[k, j]
+            means[k, j] = mean
+            acc += 0.5 * shift * mean
+        log_q[k] = acc
+
+
+@kernel(fastmath=FAST_SUMS)
+def _bridge_mean_blocks(first, last, X, s, r, log_weights, t, epsilon, out):
+    K, d = s.shape
+    inv_bridge_var, inv_precision, offsets, constants = _bridge_constants(s, r, t, epsilon)
+    log_q = np.empty(K)
+    omega = np.empty(K)
+    means = np.empty((K, d))
+    for i in range(first * ROWS_PER_BLOCK, min(last * ROWS_PER_BLOCK, X.shape[0])):
+        _bridge_terms_row(X[i], inv_bridge_var, inv_precision, offsets, constants, log_q, means)
+        for k in range(K):
+            log_q[k] += log_weights[k]
+        _log_softmax_row(log_q, omega)
+        out[i] = 0.0
+        for k in range(K):
+            w = np.exp(omega[k])
+            for j in range(d):
+                out[i, j] += w * means[k, j]
+
+
+def diagonal_bridge_mean(X, s, r, log_weights, t, epsilon):
+    """sum_k omega_k(x, t) m_k(x, t), the LightSB drift's target, for diagonal S_k.
+
+    ``omega = softmax_k(log alpha_k + log Q_k)`` with log Q_k and m_k of
+    :func:`diagonal_bridge_terms`, fused row by row: the drift is
+    (result - x) / (1 - t) with no (n, K, d) array.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, d)
+    s, r : ndarray of shape (K, d)
+    log_weights : ndarray of shape (K,)
+        log alpha_k.
+    t, epsilon : float
+
+    Returns
+    -------
+    mean : ndarray of shape (n, d)
+    """
+    out = np.empty(X.shape)
+    run_blocks(_bridge_mean_blocks, _row_blocks(X.shape[0]), X, s, r, log_weights, float(t),
+               float(epsilon), out)
+    return out
+
+
+@kernel(fastmath=FAST_SUMS)
+def _bridge_term_blocks(first, last, X, s, r, t, epsilon, log_q, means):
+    inv_bridge_var, inv_precision, offsets, constants = _bridge_constants(s, r, t, epsilon)
+    for i in range(first * ROWS_PER_BLOCK, min(last * ROWS_PER_BLOCK, X.shape[0])):
+        _bridge_terms_row(X[i], inv_bridge_var, inv_precision, offsets, constants, log_q[i],
+                          means[i])
+
+
 def diagonal_bridge_terms(X, s, r, t, epsilon):
     """Per-component terms of the LightSB drift at time t, diagonal covariances.
 
@@ -200,22 +343,7 @@ def diagonal_bridge_terms(X, s, r, t, epsilon):
     """
     n, d = X.shape
     K = s.shape[0]
-    log_q = np.empty((n, K))
-    means = np.empty((n, K, d))
-    inv_bridge_var = 1.0 / (epsilon * (1.0 - t))
-    for i in prange(n):
-        for k in range(K):
-            acc = 0.0
-            for j in range(d):
-                precision = t * inv_bridge_var + 1.0 / (epsilon * s[k, j])
-                shift = X[i, j] * inv_bridge_var + r[k, j] / (epsilon * s[k, j])
-                mean = shift / precision
-                means[i, k, j] = mean
-                acc += (
-                    -0.5 * np.log(s[k, j])
-                    - 0.5 * np.log(precision)
-                    + 0.5 * shift * mean
-                    - r[k, j] * r[k, j] / (2.0 * epsilon * s[k, j])
-                )
-            log_q[i, k] = acc
+    log_q, means = np.empty((n, K)), np.empty((n, K, d))
+    run_blocks(_bridge_term_blocks, _row_blocks(n), X, s, r, float(t), float(epsilon), log_q,
+               means)
     return log_q, means

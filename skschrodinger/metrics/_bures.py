@@ -4,6 +4,37 @@ import numpy as np
 from sklearn.utils import check_array
 
 
+SYMMETRY_TOLERANCE = 1e-8
+"""Relative asymmetry (and negative eigenvalue) of a covariance tolerated as rounding."""
+
+
+def _check_means(mean, name):
+    mean = np.asarray(mean, dtype=float)
+    if mean.ndim < 1 or not np.all(np.isfinite(mean)):
+        raise ValueError(f"{name} must be a vector (or a stack of vectors) of finite numbers, "
+                         f"got shape {mean.shape}.")
+    return mean
+
+
+def _check_covariances(cov, name):
+    """Symmetric positive semi-definite matrices (..., d, d) up to rounding, or a ValueError."""
+    cov = np.asarray(cov, dtype=float)
+    if cov.ndim < 2 or cov.shape[-1] != cov.shape[-2]:
+        raise ValueError(f"{name} must be a square matrix (or a stack of them), got shape "
+                         f"{cov.shape}.")
+    if not np.all(np.isfinite(cov)):
+        raise ValueError(f"{name} contains NaN or infinity.")
+    size = np.abs(cov).max() if cov.size else 0.0
+    if np.abs(cov - np.swapaxes(cov, -1, -2)).max(initial=0.0) > SYMMETRY_TOLERANCE * size:
+        raise ValueError(f"{name} must be symmetric.")
+    cov = 0.5 * (cov + np.swapaxes(cov, -1, -2))
+    smallest = np.linalg.eigvalsh(cov).min(initial=0.0)
+    if smallest < -SYMMETRY_TOLERANCE * size:
+        raise ValueError(f"{name} must be positive semi-definite; it has the eigenvalue "
+                         f"{smallest:.3g}.")
+    return cov
+
+
 def _sqrt_psd(C):
     """Symmetric square roots of a stack of PSD matrices, shape (..., d, d)."""
     values, vectors = np.linalg.eigh(C)
@@ -27,14 +58,21 @@ def bures_wasserstein(mean1, cov1, mean2, cov2):
     ----------
     mean1, mean2 : array-like of shape (..., d)
     cov1, cov2 : array-like of shape (..., d, d)
-        Symmetric positive semi-definite.
+        Symmetric positive semi-definite (up to rounding).
 
     Returns
     -------
     float or ndarray of shape (...)
     """
-    mean1, mean2 = np.asarray(mean1, dtype=float), np.asarray(mean2, dtype=float)
-    cov1, cov2 = np.asarray(cov1, dtype=float), np.asarray(cov2, dtype=float)
+    mean1, mean2 = _check_means(mean1, "mean1"), _check_means(mean2, "mean2")
+    cov1, cov2 = _check_covariances(cov1, "cov1"), _check_covariances(cov2, "cov2")
+    for mean, cov, name in ((mean1, cov1, "1"), (mean2, cov2, "2")):
+        if mean.shape[-1] != cov.shape[-1]:
+            raise ValueError(f"mean{name} has {mean.shape[-1]} features but cov{name} is "
+                             f"{cov.shape[-1]} x {cov.shape[-1]}.")
+    if mean1.shape[-1] != mean2.shape[-1]:
+        raise ValueError(f"The two Gaussians have {mean1.shape[-1]} and {mean2.shape[-1]} "
+                         "features.")
     root1 = _sqrt_psd(cov1)
     cross = np.linalg.eigvalsh(root1 @ cov2 @ root1)
     fidelity = np.sqrt(np.clip(cross, 0.0, None)).sum(axis=-1)
@@ -78,14 +116,18 @@ def bw_uvp(X_pred, X_true=None, *, true_mean=None, true_covariance=None):
         X_true = check_array(X_true, dtype=np.float64, ensure_min_samples=2,
                              input_name="X_true")
         true_mean, true_covariance = _sample_moments(X_true)
-    true_mean = np.asarray(true_mean, dtype=float)
-    true_covariance = np.asarray(true_covariance, dtype=float)
-    if true_mean.shape != (X_pred.shape[1],):
+    true_mean = _check_means(true_mean, "true_mean")
+    true_covariance = _check_covariances(true_covariance, "true_covariance")
+    if true_mean.shape != (X_pred.shape[1],) or true_covariance.shape != (X_pred.shape[1],) * 2:
         raise ValueError(f"The truth has {true_mean.shape[-1]} features, X_pred "
                          f"{X_pred.shape[1]}.")
+    variance = np.trace(true_covariance)
+    if not variance > 0:
+        raise ValueError("The truth has zero variance, so BW2^2-UVP (which divides by it) is "
+                         "undefined.")
     mean, covariance = _sample_moments(X_pred)
     error = bures_wasserstein(mean, covariance, true_mean, true_covariance)
-    return float(100.0 * error / (0.5 * np.trace(true_covariance)))
+    return float(100.0 * error / (0.5 * variance))
 
 
 def conditional_bw_uvp(Y_pred, true_means, true_covariances, target_variance):
@@ -118,8 +160,15 @@ def conditional_bw_uvp(Y_pred, true_means, true_covariances, target_variance):
                          f"got {Y_pred.shape}.")
     if not np.all(np.isfinite(Y_pred)):
         raise ValueError("Y_pred contains NaN or infinity.")
-    if not target_variance > 0:
-        raise ValueError(f"target_variance must be positive, got {target_variance}.")
+    if not (np.ndim(target_variance) == 0 and 0 < target_variance < np.inf):
+        raise ValueError(f"target_variance must be a positive number, got {target_variance}.")
+    n_points, _, d = Y_pred.shape
+    true_means = _check_means(true_means, "true_means")
+    true_covariances = _check_covariances(true_covariances, "true_covariances")
+    if true_means.shape != (n_points, d) or true_covariances.shape != (n_points, d, d):
+        raise ValueError(f"true_means and true_covariances must have shapes ({n_points}, {d}) "
+                         f"and ({n_points}, {d}, {d}) for Y_pred of shape {Y_pred.shape}; got "
+                         f"{true_means.shape} and {true_covariances.shape}.")
     mean, covariance = _sample_moments(Y_pred)
     errors = bures_wasserstein(mean, covariance, true_means, true_covariances)
     return float(100.0 * np.mean(errors) / (0.5 * target_variance))

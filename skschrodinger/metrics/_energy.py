@@ -11,6 +11,26 @@ def _as_sample(Z, name):
     return np.ascontiguousarray(Z)
 
 
+def common_scale(X, Y):
+    """A power of two near max |entry| of X and Y, to divide both by when it is extreme.
+
+    Distances are homogeneous of degree one, so computing on X / s, Y / s and
+    multiplying by s is exact (s is a power of two) and keeps the squares inside
+    the double range. Returns 1 for ordinary magnitudes, so they are untouched.
+    """
+    largest = max(np.abs(X).max(initial=0.0), np.abs(Y).max(initial=0.0))
+    if largest == 0 or 1e-100 < largest < 1e100:
+        return 1.0
+    return float(2.0 ** np.round(np.log2(largest)))
+
+
+def finite_distance(value, name):
+    """The distance as a float; a FloatingPointError if it exceeds the double range."""
+    if not np.isfinite(value):
+        raise FloatingPointError(f"The {name} exceeds the largest double ({value}).")
+    return float(value)
+
+
 def energy_distance(X, Y):
     r"""Energy distance between the empirical measures of two samples.
 
@@ -42,10 +62,13 @@ def energy_distance(X, Y):
             f"X and Y must have the same number of features, got {X.shape[1]} "
             f"and {Y.shape[1]}."
         )
+    scale = common_scale(X, Y)
+    if scale != 1.0:
+        X, Y = X / scale, Y / scale
     cross = mean_pairwise_distance(X, Y)
     within_x = mean_pairwise_distance(X, X)
     within_y = mean_pairwise_distance(Y, Y)
-    return float(2.0 * cross - within_x - within_y)
+    return finite_distance(scale * (2.0 * cross - within_x - within_y), "energy distance")
 
 
 def half_energy_distance(X, Y):

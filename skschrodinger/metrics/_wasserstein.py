@@ -1,23 +1,17 @@
 """Exact 2-Wasserstein distances: between point clouds, and from a 1-D sample to a mixture."""
 
 import numpy as np
-import ot
+from scipy.spatial.distance import cdist
 from scipy.special import ndtr
 from sklearn.utils import check_array
+
+from .._validation import check_weights
+from ._energy import common_scale, finite_distance
 
 #: Network-simplex iteration cap; POT's default (1e5) stops early above ~1000 points.
 MAX_SIMPLEX_ITERATIONS = 10**8
 #: Bisection steps for mixture quantiles: the bracket shrinks 2^-100, below double precision.
 QUANTILE_BISECTIONS = 100
-
-
-def _weights(weights, n, name):
-    if weights is None:
-        return np.full(n, 1.0 / n)
-    weights = check_array(weights, ensure_2d=False, dtype=np.float64, input_name=name)
-    if weights.shape != (n,) or np.any(weights < 0) or not weights.sum() > 0:
-        raise ValueError(f"{name} must be {n} non-negative numbers with a positive sum.")
-    return weights / weights.sum()
 
 
 def wasserstein2_distance(X, Y, *, weights_X=None, weights_Y=None):
@@ -46,13 +40,17 @@ def wasserstein2_distance(X, Y, *, weights_X=None, weights_Y=None):
     if X.shape[1] != Y.shape[1]:
         raise ValueError(f"X and Y must have the same number of features, got {X.shape[1]} "
                          f"and {Y.shape[1]}.")
-    a = _weights(weights_X, X.shape[0], "weights_X")
-    b = _weights(weights_Y, Y.shape[0], "weights_Y")
-    cost = ot.dist(X, Y, metric="sqeuclidean")
+    import ot  # imported here: POT loads torch or jax where they are installed
+
+    a = check_weights(weights_X, X.shape[0], "weights_X")
+    b = check_weights(weights_Y, Y.shape[0], "weights_Y")
+    scale = common_scale(X, Y)
+    # Differences, not |x|^2 + |y|^2 - 2 <x, y>: no cancellation for data far from 0.
+    cost = cdist(X / scale, Y / scale, "sqeuclidean")
     squared, log = ot.emd2(a, b, cost, numItermax=MAX_SIMPLEX_ITERATIONS, log=True)
     if log["warning"] is not None:
         raise RuntimeError(f"POT's exact solver did not finish: {log['warning']}")
-    return float(np.sqrt(max(squared, 0.0)))
+    return finite_distance(scale * np.sqrt(max(squared, 0.0)), "2-Wasserstein distance")
 
 
 def _mixture_parameters(weights, means, variances):
@@ -143,7 +141,9 @@ def wasserstein2_gaussian_mixture_1d(X, weights, means, variances):
     -------
     float
     """
-    x = check_array(np.asarray(X).reshape(len(X), -1), dtype=np.float64, input_name="X")
+    x = check_array(X, ensure_2d=False, dtype=np.float64, input_name="X")
+    x = check_array(x.reshape(x.shape[0], -1) if x.ndim == 1 else x, dtype=np.float64,
+                    input_name="X")
     if x.shape[1] != 1:
         raise ValueError(f"X must be one-dimensional, got {x.shape[1]} features.")
     weights, means, variances = _mixture_parameters(weights, means, variances)
