@@ -27,7 +27,7 @@ def demo(output="skschrodinger_demo.png", n_samples=2000, epsilon=0.5, seed=0):
 
     source = X[y == 0]
     fresh_source = bridge.sample_source(n_samples, random_state=seed + 1)
-    link = model.links_[0]
+    link = model.potentials_[0]
     slope_error = np.abs(link.covariances[0] - bridge.slope).max()
     cond_cov_error = np.abs(epsilon * link.covariances[0] - bridge.conditional_covariance).max()
     mid = model.sample_trajectory(fresh_source, times=[0.5], random_state=seed)[:, 0]
@@ -49,8 +49,11 @@ def demo(output="skschrodinger_demo.png", n_samples=2000, epsilon=0.5, seed=0):
     for name, value in metrics.items():
         print(f"  {name:<48} {value:10.4f}")
 
-    import matplotlib
-
+    try:
+        import matplotlib
+    except ImportError:
+        print('no plot: matplotlib is not installed (pip install "skschrodinger[examples]")')
+        return metrics
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

@@ -73,7 +73,7 @@ def test_loss_is_the_design_formula():
 # ------------------------------------------------------- exact Gaussian SB
 def test_gaussian_conditional_slope_and_covariance(gaussian):
     _, _, bridge, model = gaussian
-    link = model.links_[0]
+    link = model.potentials_[0]
     S = link.covariances[0]
     # pi(y|x) = N(r + S x, eps S) must equal N(b + slope^T (x - a), B - C^T A^-1 C)
     assert np.abs(S - bridge.slope).max() < moment_tol(N)
@@ -95,7 +95,7 @@ def test_gaussian_bridge_marginal_at_half(gaussian):
 def test_euler_maruyama_endpoints_match_exact_conditional_samples(gaussian):
     """SDE with the closed-form drift ends at pi(.|x): compare moments per start point."""
     _, _, bridge, model = gaussian
-    link = model.links_[0]
+    link = model.potentials_[0]
     n = 20_000
     for x in bridge.sample_source(2, random_state=4):
         starts = np.tile(x, (n, 1))
@@ -195,7 +195,7 @@ def test_chain_of_three_snapshots_recovers_the_whole_bridge():
     model = LightSBTransport(epsilon=EPS, n_components=1, covariance_type="full",
                              random_state=0).fit(X, y)
     assert model.link_epsilons_ == pytest.approx([EPS / 2, EPS / 2])
-    first, second = (link.covariances[0] for link in model.links_)
+    first, second = (link.covariances[0] for link in model.potentials_)
     assert np.abs(first @ second - bridge.slope).max() < 2 * moment_tol(N)
     x = bridge.sample_source(4, random_state=1)
     assert np.abs(model.transform(x) - bridge.conditional_mean(x)).max() < 6 * moment_tol(N)
@@ -212,7 +212,7 @@ def test_generative_mode_reaches_the_target_law():
                              random_state=0).fit(X)
     assert model.generative_ and list(model.times_) == [0.0, 1.0]
     exact = GaussianBridge(np.zeros(2), np.eye(2), mean, cov, EPS)
-    assert np.abs(model.links_[0].covariances[0] - exact.slope).max() < moment_tol(N)
+    assert np.abs(model.potentials_[0].covariances[0] - exact.slope).max() < moment_tol(N)
     n = 20_000
     samples = model.sample(n_samples=n, random_state=1)
     assert np.abs(samples.mean(axis=0) - mean).max() < moment_tol(N)
@@ -270,7 +270,7 @@ def test_adam_recipe_reaches_the_gaussian_solution():
     curve = model.loss_curve_[0]
     assert curve[-1] < curve[0]
     # minibatch noise of Adam at lr 1e-2 adds about the sampling error again
-    assert np.abs(model.links_[0].covariances[0] - bridge.slope).max() < 2 * moment_tol(N)
+    assert np.abs(model.potentials_[0].covariances[0] - bridge.slope).max() < 2 * moment_tol(N)
 
 
 def test_warm_start_and_restarts():
@@ -338,7 +338,13 @@ def test_feature_names_and_pandas_output():
 
 
 def test_annealed_init_escapes_the_single_gaussian_basin():
-    """EOT benchmark at small epsilon: the published start collapses, annealing does not."""
+    """EOT benchmark at small epsilon: the published start stops in a worse basin.
+
+    Before the fit was standardised the published start collapsed onto two
+    components (a gap of 0.33 nats); on standardised snapshots it keeps about
+    four but still ends 0.15 nats per sample above the annealed start, a
+    thousand times the optimiser's tolerance (1e-6 relative on a loss of 118).
+    """
     from skschrodinger.datasets import make_eot_benchmark
 
     X, y, _ = make_eot_benchmark(4, 0.1, n_samples=1500, random_state=0)
@@ -347,8 +353,7 @@ def test_annealed_init_escapes_the_single_gaussian_basin():
         model = LightSBTransport(epsilon=0.1, n_components=5, covariance_type="full",
                                  init=init, random_state=0).fit(X, y)
         losses[init] = model.objective(X, y)
-        usage = np.exp(model.links_[0].plan_log_weights(X[y == 0])[1]).mean(axis=0)
+        usage = np.exp(model.potentials_[0].plan_log_weights(X[y == 0])[1]).mean(axis=0)
         if init == "annealed":
-            assert np.sum(usage > 0.05) >= 3
-    # a gap of 0.3 nats per sample, far beyond the loss's optimisation tolerance
-    assert losses["annealed"] < losses["samples"] - 0.3
+            assert np.sum(usage > 0.1) == 5
+    assert losses["annealed"] < losses["samples"] - 0.1

@@ -23,6 +23,8 @@ particle flow of :class:`~skschrodinger.IteratedBridgeFlow`) derives from
 """
 
 from abc import ABCMeta, abstractmethod
+from contextlib import contextmanager
+import functools
 import numbers
 
 import numpy as np
@@ -30,12 +32,43 @@ from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._validation import check_scalar_time, check_snapshot_times, split_snapshots
-from ..kernels import brownian_bridge_paths
+from .._threads import single_threaded_blas
+from .._validation import (
+    check_not_annotated_data,
+    check_scalar_time,
+    check_snapshot_times,
+    split_snapshots,
+)
+from ..kernels import brownian_bridge_paths, kernel_threads
 from ..metrics import make_bridge_scorer
 
 SCORE_SEED = 0
 """Seed of the endpoint draws in :meth:`BaseBridge.score`, so scores are reproducible."""
+PREDICTION_MEMORY = 64 * 2**20
+"""Bytes of temporaries a prediction may allocate at once: rows are processed in chunks."""
+
+
+def all_or_nothing(fit):
+    """Decorator for ``fit``: if it raises, the estimator is restored to its state before.
+
+    ``validate_data`` and the fitting code set attributes as they go; a
+    failure part-way would leave a mixture of the old and the new model.
+    The previous attributes are kept (a shallow copy of ``__dict__``, no
+    array is copied) and put back on any exception, KeyboardInterrupt
+    included, so a failed (re)fit leaves the previous fit intact.
+    """
+
+    @functools.wraps(fit)
+    def guarded_fit(self, *args, **kwargs):
+        before = dict(vars(self))
+        try:
+            return fit(self, *args, **kwargs)
+        except BaseException:
+            vars(self).clear()
+            vars(self).update(before)
+            raise
+
+    return guarded_fit
 
 
 class BridgeLink(metaclass=ABCMeta):
@@ -61,6 +94,71 @@ class BridgeLink(metaclass=ABCMeta):
     def drift(self, X, s):
         """SB drift at local time 0 <= s < 1, per unit local time."""
         raise NotImplementedError(f"{type(self).__name__} has no closed-form drift.")
+
+    def temporary_bytes_per_row(self, n_features):
+        """Bytes of temporaries a prediction allocates per input row (sets the chunk size)."""
+        return 8 * 8 * n_features
+
+
+class StandardisedLink(BridgeLink):
+    """A link fitted in standardised coordinates, used in the original ones.
+
+    The inner ``link`` is the bridge between x' = (x - source_mean) / scale
+    and y' = (y - target_mean) / scale, with reference variance
+    ``link.epsilon``. This is an exact change of variables of the Schrödinger
+    bridge: translating the source and the target by different vectors only
+    adds terms linear in x or in y to the cost, which the potentials absorb, so
+    the plan is the translated plan; scaling both by ``scale`` scales the
+    reference variance by ``scale**2``. The bridge paths are
+    X_s = (1 - s) source_mean + s target_mean + scale X'_s, so the drift gains
+    the constant ``target_mean - source_mean``. Fitting there keeps the
+    model's numbers of order one whatever the data's offset and units.
+
+    Parameters
+    ----------
+    link : BridgeLink
+        The bridge in standardised coordinates.
+    source_mean, target_mean : ndarray of shape (d,)
+    scale : float
+    """
+
+    def __init__(self, link, source_mean, target_mean, scale):
+        super().__init__(link.epsilon * scale**2)
+        self.link = link
+        self.source_mean = np.asarray(source_mean, dtype=np.float64)
+        self.target_mean = np.asarray(target_mean, dtype=np.float64)
+        self.scale = float(scale)
+
+    def standardise(self, X, s=0.0):
+        """x' = (x - ((1 - s) source_mean + s target_mean)) / scale, at local time s."""
+        return (X - ((1.0 - s) * self.source_mean + s * self.target_mean)) / self.scale
+
+    def mean(self, X):
+        """E[X_1 | X_0 = x] = target_mean + scale E[X'_1 | X'_0 = x']."""
+        return self.target_mean + self.scale * self.link.mean(self.standardise(X))
+
+    def sample(self, X, rng):
+        """One draw of X_1 ~ pi(. | x), through the standardised link."""
+        return self.target_mean + self.scale * self.link.sample(self.standardise(X), rng)
+
+    def drift(self, X, s):
+        """(target_mean - source_mean) + scale g'(x'_s, s), per unit local time."""
+        return (self.target_mean - self.source_mean
+                + self.scale * self.link.drift(self.standardise(X, s), s))
+
+    def temporary_bytes_per_row(self, n_features):
+        return self.link.temporary_bytes_per_row(n_features) + 8 * 2 * n_features
+
+
+def standardisation(source, target):
+    """Means of the two samples and their pooled scale: the root mean per-feature variance.
+
+    The scale is 1 when both samples are constant. Translating the data moves
+    the means only; scaling it by s scales the scale by s.
+    """
+    source_mean, target_mean = source.mean(axis=0), target.mean(axis=0)
+    scale = np.sqrt(0.5 * (source.var(axis=0).mean() + target.var(axis=0).mean()))
+    return source_mean, target_mean, float(scale) if scale > 0 else 1.0
 
 
 class BaseBridge(OneToOneFeatureMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta):
@@ -94,16 +192,48 @@ class BaseBridge(OneToOneFeatureMixin, TransformerMixin, BaseEstimator, metaclas
         return tags
 
     # ------------------------------------------------------- prediction API
+    def _kernel_threads(self):
+        """The numba kernels' thread count for this estimator's calls (its ``n_jobs``)."""
+        return kernel_threads(getattr(self, "n_jobs", None))
+
+    @contextmanager
+    def _prediction_context(self):
+        """Kernel threads as ``n_jobs`` says, BLAS on one thread.
+
+        Predictions run chunk by chunk, so the NumPy work between kernels is
+        on small matrices, for which BLAS threads cost more than they gain
+        (and compete with the kernels' threads).
+        """
+        with self._kernel_threads(), single_threaded_blas():
+            yield
+
     def _validate_points(self, X):
+        """Fitted check and validation; float32 stays float32 (rows are converted by chunk)."""
         check_is_fitted(self, "links_")
-        X = validate_data(self, X, reset=False, dtype=np.float64)
+        check_not_annotated_data(X, "X")
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         return np.ascontiguousarray(X)
+
+    def _chunks(self, n_rows, n_features, extra_bytes_per_row=0):
+        """Row slices of at most PREDICTION_MEMORY bytes of temporaries each."""
+        per_row = max(link.temporary_bytes_per_row(n_features) for link in self.links_)
+        rows = max(1, PREDICTION_MEMORY // (per_row + extra_bytes_per_row))
+        return [slice(start, min(start + rows, n_rows)) for start in range(0, n_rows, rows)]
+
+    def _check_finite(self, values, method):
+        if not np.all(np.isfinite(values)):
+            raise FloatingPointError(
+                f"{type(self).__name__}.{method} overflowed (non-finite values) on finite "
+                "input: the points are too far from the fitted snapshots for double precision."
+            )
+        return values
 
     def transform(self, X):
         """Deterministic transport: the conditional mean of the endpoint.
 
         For one bridge this is E[X_1 | X_0 = x]; for a chain it is the
-        composition of the per-link conditional means.
+        composition of the per-link conditional means. Rows are processed in
+        chunks, so the memory beyond input and output is bounded.
 
         Parameters
         ----------
@@ -115,9 +245,14 @@ class BaseBridge(OneToOneFeatureMixin, TransformerMixin, BaseEstimator, metaclas
         X_new : ndarray of shape (n_samples, n_features)
         """
         X = self._validate_points(X)
-        for link in self.links_:
-            X = link.mean(X)
-        return X
+        result = np.empty(X.shape)
+        with self._prediction_context():
+            for rows in self._chunks(*X.shape):
+                points = X[rows].astype(np.float64)
+                for link in self.links_:
+                    points = link.mean(points)
+                result[rows] = self._check_finite(points, "transform")
+        return result
 
     def sample(self, X=None, *, n_samples=None, random_state=None):
         """Draw one endpoint per row: X_end ~ pi(. | X_start = x).
@@ -137,9 +272,14 @@ class BaseBridge(OneToOneFeatureMixin, TransformerMixin, BaseEstimator, metaclas
         samples : ndarray of shape (n_samples, n_features)
         """
         X, rng = self._starting_points(X, n_samples, random_state)
-        for link in self.links_:
-            X = link.sample(X, rng)
-        return X
+        result = np.empty(X.shape)
+        with self._prediction_context():
+            for rows in self._chunks(*X.shape):
+                points = X[rows].astype(np.float64)
+                for link in self.links_:
+                    points = link.sample(points, rng)
+                result[rows] = self._check_finite(points, "sample")
+        return result
 
     def _starting_points(self, X, n_samples, random_state):
         check_is_fitted(self, "links_")
@@ -189,7 +329,12 @@ class BaseBridge(OneToOneFeatureMixin, TransformerMixin, BaseEstimator, metaclas
                 f"singular at the final time); got t={t:g}."
             )
         index, s, span = self._locate(t)
-        return self.links_[index].drift(X, s) / span
+        result = np.empty(X.shape)
+        with self._prediction_context():
+            for rows in self._chunks(*X.shape):
+                velocity = self.links_[index].drift(X[rows].astype(np.float64), s) / span
+                result[rows] = self._check_finite(velocity, "drift")
+        return result
 
     def _check_times(self, times, n_steps):
         if not isinstance(n_steps, numbers.Integral) or n_steps < 1:
@@ -240,13 +385,17 @@ class BaseBridge(OneToOneFeatureMixin, TransformerMixin, BaseEstimator, metaclas
         X = self._validate_points(X)
         times = self._check_times(times, n_steps)
         rng = check_random_state(random_state)
-        if method == "bridge":
-            return self._bridge_paths(X, times, rng)
-        if method == "sde":
-            return self._sde_paths(X, times, n_steps, rng)
-        raise ValueError(f"method must be 'bridge' or 'sde', got {method!r}.")
+        if method not in ("bridge", "sde"):
+            raise ValueError(f"method must be 'bridge' or 'sde', got {method!r}.")
+        simulate = self._bridge_paths if method == "bridge" else self._sde_paths
+        paths = np.empty((X.shape[0], times.shape[0], X.shape[1]))
+        with self._prediction_context():
+            for rows in self._chunks(*X.shape, extra_bytes_per_row=16 * times.size * X.shape[1]):
+                chunk = simulate(X[rows].astype(np.float64), times, n_steps, rng)
+                paths[rows] = self._check_finite(chunk, "sample_trajectory")
+        return paths
 
-    def _bridge_paths(self, X, times, rng):
+    def _bridge_paths(self, X, times, n_steps, rng):
         knots = [X]
         for link in self.links_:
             knots.append(link.sample(knots[-1], rng))
@@ -306,9 +455,15 @@ class SnapshotBridge(BaseBridge):
     """
 
     @abstractmethod
-    def _fit_links(self, snapshots, link_epsilons, rng):
-        """Fit one link per pair of consecutive snapshots and return them in order."""
+    def _fit_links(self, snapshots, link_epsilons, rng, generative):
+        """Fit one link per pair of consecutive snapshots.
 
+        Returns the links in order and a dict of the estimator's own fitted
+        attributes (``n_iter_``, ``converged_``, ...), which ``fit`` sets
+        together with the shared ones once everything has succeeded.
+        """
+
+    @all_or_nothing
     def fit(self, X, y=None):
         """Fit the bridge(s) between the snapshots of X.
 
@@ -327,6 +482,7 @@ class SnapshotBridge(BaseBridge):
             The fitted estimator.
         """
         self._validate_params()
+        check_not_annotated_data(X, "X")
         X = validate_data(self, X, reset=True, dtype=np.float64, ensure_min_samples=2)
         rng = check_random_state(self.random_state)
         if y is None:
@@ -336,10 +492,15 @@ class SnapshotBridge(BaseBridge):
         else:
             y = check_snapshot_times(y, X.shape[0])
             times, snapshots = split_snapshots(X, y)
+        link_epsilons = self.epsilon * np.diff(times) / (times[-1] - times[0])
+        with self._kernel_threads():
+            links, fitted = self._fit_links(snapshots, link_epsilons, rng, y is None)
         self.generative_ = y is None
         self.times_ = times
-        self.link_epsilons_ = self.epsilon * np.diff(times) / (times[-1] - times[0])
-        self.links_ = self._fit_links(snapshots, self.link_epsilons_, rng)
+        self.link_epsilons_ = link_epsilons
+        self.links_ = links
+        for name, value in fitted.items():
+            setattr(self, name, value)
         return self
 
     # --------------------------------------------------------------- scoring
@@ -365,4 +526,5 @@ class SnapshotBridge(BaseBridge):
         -------
         score : float
         """
+        check_is_fitted(self, "links_")
         return make_bridge_scorer(random_state=SCORE_SEED)(self, X, y)

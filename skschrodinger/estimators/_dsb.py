@@ -214,6 +214,10 @@ class DSBLink(BridgeLink):
             chains = chains + self.forward.residual(k, chains) + scale * shaped
         return chains.reshape((TRANSFORM_CHAINS,) + X.shape).mean(axis=0)
 
+    def temporary_bytes_per_row(self, n_features):
+        """``mean`` runs TRANSFORM_CHAINS chains per row (a few arrays of them at once)."""
+        return 8 * 4 * TRANSFORM_CHAINS * n_features
+
     def drift(self, X, s):
         """r_k(x) N: the forward chain's drift on the step k containing local time s."""
         k = min(int(np.floor(s * self.n_steps + 1e-9)), self.n_steps - 1)
@@ -359,11 +363,11 @@ class DSBTransport(SnapshotBridge):
             return points[rng.choice(points.shape[0], DIAGNOSTIC_POINTS, replace=False)]
         return energy_distance(subsample(endpoints), subsample(target))
 
-    def _fit_links(self, snapshots, link_epsilons, rng):
+    def _fit_links(self, snapshots, link_epsilons, rng, generative):
         links, losses, distances = [], np.zeros((len(link_epsilons), self.n_ipf)), []
         for index, epsilon in enumerate(link_epsilons):
             source, target = snapshots[index], snapshots[index + 1]
-            fresh_noise = self.generative_ and index == 0
+            fresh_noise = generative and index == 0
             scale = np.sqrt(epsilon / self.n_steps)
             forward, backward = _Reference(self.n_steps), None
             link_distances = []
@@ -387,7 +391,5 @@ class DSBTransport(SnapshotBridge):
             link_distances.append(self._distance(states[-1], target, rng))
             distances.append(link_distances)
             links.append(DSBLink(epsilon, forward, backward))
-        self.loss_curve_ = losses.mean(axis=0)
-        self.terminal_distances_ = np.array(distances)
-        self.n_iter_ = self.n_ipf
-        return links
+        return links, {"loss_curve_": losses.mean(axis=0),
+                       "terminal_distances_": np.array(distances), "n_iter_": self.n_ipf}

@@ -23,10 +23,10 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._targets import GaussianTarget
-from .._validation import check_scalar_time
+from .._validation import check_not_annotated_data, check_scalar_time
 from ..entropic_ot import sinkhorn_symmetric
 from ..metrics import energy_distance
-from ._base import BaseBridge, BridgeLink
+from ._base import BaseBridge, BridgeLink, all_or_nothing
 from ._sinkhorn import EntropicMapLink
 
 #: Progress lines printed over a fit with ``verbose=1``.
@@ -232,6 +232,10 @@ class IteratedBridgeFlow(BaseBridge):
         Maximum Sinkhorn updates per step.
     tol : float, default=1e-6
         Per-step stopping rule: L1 marginal error of the bridge's plan.
+    n_jobs : int, default=None
+        Threads of the numba kernels, in ``fit`` and in every prediction:
+        None uses numba's setting (``NUMBA_NUM_THREADS``, all cores by
+        default), -1 all cores, k > 0 k threads. Results do not depend on it.
     random_state : int, RandomState instance or None, default=None
         The schemes are deterministic; kept for API uniformity, it is not
         used by ``fit``.
@@ -302,12 +306,14 @@ class IteratedBridgeFlow(BaseBridge):
         "bandwidth": [Interval(Real, 0, None, closed="neither"), None],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="neither")],
+        "n_jobs": [Integral, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
 
     def __init__(self, epsilon=0.01, t_max=1.0, functional="heat", target=None, scheme="sb",
-                 bandwidth=None, max_iter=1000, tol=1e-6, random_state=None, verbose=0):
+                 bandwidth=None, max_iter=1000, tol=1e-6, n_jobs=None, random_state=None,
+                 verbose=0):
         self.epsilon = epsilon
         self.t_max = t_max
         self.functional = functional
@@ -316,6 +322,7 @@ class IteratedBridgeFlow(BaseBridge):
         self.bandwidth = bandwidth
         self.max_iter = max_iter
         self.tol = tol
+        self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
 
@@ -352,6 +359,7 @@ class IteratedBridgeFlow(BaseBridge):
         steps[-1] = self.t_max - self.epsilon * (n_steps - 1)
         return steps
 
+    @all_or_nothing
     def fit(self, X, y=None):
         """Move the particles X along the flow from time 0 to ``t_max``.
 
@@ -368,13 +376,14 @@ class IteratedBridgeFlow(BaseBridge):
             The fitted estimator.
         """
         self._validate_params()
+        check_not_annotated_data(X, "X")
         X = validate_data(self, X, reset=True, dtype=np.float64, ensure_min_samples=2)
         target = self._resolve_target(X.shape[1])
         steps = self._step_sizes()
-        fitted = self._run_scheme(np.ascontiguousarray(X), steps, target)
+        with self._kernel_threads():
+            fitted = self._run_scheme(np.ascontiguousarray(X), steps, target)
         times = np.concatenate([[0.0], np.cumsum(steps)])
         times[-1] = self.t_max
-        # Only now, so that a failed fit leaves a previous fit intact.
         (self.links_, self.particles_, self.sinkhorn_iterations_, self.marginal_errors_,
          self.self_weights_) = fitted
         self.generative_ = False

@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._threads import single_threaded_blas
 from .._validation import check_snapshot_times
-from ._base import SCORE_SEED, SnapshotBridge
+from ._base import SCORE_SEED, SnapshotBridge, StandardisedLink, standardisation
 from ..datasets import GaussianBridge
 from ._lightsb_model import MixtureParameterisation, SampleBatch, rescale_epsilon
 from ._solvers import minimize_adam, minimize_lbfgs
@@ -48,6 +48,10 @@ class LightSBTransport(SnapshotBridge):
 
     The reference process is dX = sqrt(epsilon) dW (cost ||x - y||^2 / 2,
     regulariser epsilon KL); see the user guide's section on conventions.
+    Each link is fitted on its snapshots centred (each at its own mean) and
+    divided by their pooled scale, with epsilon divided by the scale squared:
+    the same bridge, so the model is equivariant to translating the data and
+    to scaling it with epsilon, and L-BFGS sees numbers of order one.
 
     Parameters
     ----------
@@ -76,7 +80,8 @@ class LightSBTransport(SnapshotBridge):
         Adam step size (ignored by "lbfgs").
     n_init : int, default=1
         Number of random restarts per link; the one with the lowest loss is
-        kept. Restarts run through joblib (see ``n_jobs``).
+        kept. Restarts run one after another, or in parallel inside a
+        :func:`joblib.parallel_config` context (processes, dask, ray).
     init : {"samples", "annealed"}, default="samples"
         How each restart starts. "samples" is the published initialisation:
         r_k at random target samples, S_k = ``init_scale`` I, uniform weights.
@@ -96,11 +101,13 @@ class LightSBTransport(SnapshotBridge):
     init_scale : float, default=0.1
         Initial S_k = init_scale * I for ``init="samples"``.
     warm_start : bool, default=False
-        Start from the previous fit's parameters when the snapshot times,
-        ``n_components`` and ``covariance_type`` are unchanged (one restart).
+        Start from the previous fit's parameters (in standardised
+        coordinates) when the number of links, ``n_components`` and
+        ``covariance_type`` are unchanged (one restart).
     n_jobs : int, default=None
-        Number of joblib workers for the restarts; None means 1 unless in a
-        :func:`joblib.parallel_config` context (use it for dask or ray).
+        Threads of the numba kernels, in ``fit`` and in every prediction:
+        None uses numba's setting (``NUMBA_NUM_THREADS``, all cores by
+        default), -1 all cores, k > 0 k threads. Results do not depend on it.
     random_state : int, RandomState instance or None, default=None
         Seeds the initialisation, the minibatches and the generative source.
     verbose : int, default=0
@@ -108,9 +115,15 @@ class LightSBTransport(SnapshotBridge):
 
     Attributes
     ----------
-    links_ : list of LightSBPotential
-        Fitted potential of each link: ``log_weights``, ``means`` (r_k) and
-        ``covariances`` (S_k).
+    links_ : list of StandardisedLink
+        Each link's :class:`~skschrodinger.estimators.LightSBPotential`
+        (``link.link``), fitted on the link's snapshots centred at their
+        means and divided by their pooled scale (``link.source_mean``,
+        ``link.target_mean``, ``link.scale``): an exact change of variables
+        that makes the fit independent of the data's offset and units.
+    potentials_ : list of LightSBPotential
+        The same potentials in the data's coordinates: ``log_weights``,
+        ``means`` (r_k) and ``covariances`` (S_k).
     n_iter_ : ndarray of shape (n_links,)
         Iterations (L-BFGS) or steps (Adam) of the kept restart of each link.
     converged_ : bool
@@ -198,26 +211,33 @@ class LightSBTransport(SnapshotBridge):
         """Parameter vectors of the previous fit when ``warm_start`` can reuse them.
 
         Called during ``fit`` before ``links_`` is replaced, so ``links_`` still
-        holds the previous fit's potentials.
+        holds the previous fit's links. Their potentials live in the previous
+        snapshots' standardised coordinates, which is where the new fit starts
+        them too: a refit on similar data (or at a nearby epsilon) starts near
+        its optimum whatever the data's offset.
         """
         if not (self.warm_start and hasattr(self, "links_") and len(self.links_) == len(params)):
             return None
-        if not all(link.means.shape == (param.n_components, param.n_features)
-                   and link.covariance_type == param.covariance_type
+        if not all(link.link.means.shape == (param.n_components, param.n_features)
+                   and link.link.covariance_type == param.covariance_type
                    for link, param in zip(self.links_, params)):
             return None
-        return [param.pack(link.log_weights, link.means, link.covariances)
+        return [param.pack(link.link.log_weights, link.link.means, link.link.covariances)
                 for link, param in zip(self.links_, params)]
 
-    def _fit_links(self, snapshots, link_epsilons, rng):
+    def _fit_links(self, snapshots, link_epsilons, rng, generative):
         d = snapshots[0].shape[1]
-        params = [MixtureParameterisation(self.n_components, d, self.covariance_type, eps)
-                  for eps in link_epsilons]
+        scalings = [standardisation(source, target)
+                    for source, target in zip(snapshots[:-1], snapshots[1:])]
+        params = [MixtureParameterisation(self.n_components, d, self.covariance_type,
+                                          eps / scale**2)
+                  for eps, (_, _, scale) in zip(link_epsilons, scalings)]
         warm = self._warm_start_parameters(params)
         max_iter = self.max_iter or DEFAULT_MAX_ITER[self.solver]
         jobs = []
-        for index, param in enumerate(params):
-            batch = SampleBatch(snapshots[index], snapshots[index + 1])
+        for index, (param, (source_mean, target_mean, scale)) in enumerate(zip(params, scalings)):
+            batch = SampleBatch((snapshots[index] - source_mean) / scale,
+                                (snapshots[index + 1] - target_mean) / scale)
             starts = [warm[index]] if warm is not None else [None] * self.n_init
             for start in starts:
                 seed = rng.randint(np.iinfo(np.int32).max)
@@ -225,33 +245,55 @@ class LightSBTransport(SnapshotBridge):
                     param, batch, start, seed, self.solver, max_iter, self.tol,
                     self.batch_size, self.learning_rate, self.init, self.init_scale,
                     self.verbose, f"[LightSB link {index}] ")))
-        results = Parallel(n_jobs=self.n_jobs)(job for _, job in jobs)
+        results = Parallel()(job for _, job in jobs)
         best = {}
         for (index, _), (loss, result) in zip(jobs, results):
             if index not in best or loss < best[index][0]:
                 best[index] = (loss, result)
         kept = [best[index][1] for index in range(len(link_epsilons))]
-        self.n_iter_ = np.array([result.n_iter for result in kept])
-        self.converged_ = all(result.converged for result in kept)
-        self.loss_curve_ = [np.asarray(result.loss_curve) for result in kept]
-        if not self.converged_ and self.tol is not None:
+        fitted = {
+            "n_iter_": np.array([result.n_iter for result in kept]),
+            "converged_": all(result.converged for result in kept),
+            "loss_curve_": [np.asarray(result.loss_curve) for result in kept],
+        }
+        if not fitted["converged_"] and self.tol is not None:
             warnings.warn(
                 f"LightSBTransport ({self.solver}) did not converge in max_iter={max_iter} "
                 "iterations; increase max_iter or tol.",
                 ConvergenceWarning,
             )
-        return [param.potential(result.theta) for result, param in zip(kept, params)]
+        links = [StandardisedLink(param.potential(result.theta), *scaling)
+                 for result, param, scaling in zip(kept, params, scalings)]
+        return links, fitted
+
+    @property
+    def potentials_(self):
+        """The fitted potential of each link in the coordinates of the data.
+
+        Each :class:`~skschrodinger.estimators.LightSBPotential` is the exact
+        change of variables (:meth:`LightSBPotential.affine`) of the link's
+        potential, which was fitted on standardised snapshots; its
+        ``means`` r_k and ``log_weights`` are in the data's units (the S_k do
+        not change). For inspection: the estimator's own predictions evaluate
+        the standardised potentials, which stay accurate far from the origin.
+        """
+        check_is_fitted(self, "links_")
+        return [link.link.affine(link.source_mean, link.target_mean, link.scale)
+                for link in self.links_]
 
     # -------------------------------------------------------------- objective
     def objective(self, X, y=None):
         """Held-out LightSB loss, summed over links (lower is better).
 
         For each link, ``mean_x log c(x) - mean_y log v(y)`` on the rows of X
-        at its two snapshot times. It equals the sum of KL(pi* | pi_theta)
+        at its two snapshot times, written in the coordinates where those
+        held-out snapshots are centred and scaled (an exact change of
+        variables of the fitted model). It equals the sum of KL(pi* | pi_theta)
         up to a constant that depends on the data and epsilon only, so it
-        compares models with different ``n_components`` or
-        ``covariance_type`` at a fixed ``epsilon`` (not across epsilon). In
-        generative mode the source is a fixed-seed draw of N(0, I).
+        compares models with different ``n_components`` or ``covariance_type``
+        at a fixed ``epsilon`` (not across epsilon); it does not change when
+        all the data is translated, or scaled with epsilon. In generative mode
+        the source is a fixed-seed draw of N(0, I).
 
         Parameters
         ----------
@@ -262,8 +304,7 @@ class LightSBTransport(SnapshotBridge):
         -------
         float
         """
-        check_is_fitted(self, "links_")
-        X = self._validate_points(X)
+        X = self._validate_points(X).astype(np.float64)
         if y is None:
             if not self.generative_:
                 raise ValueError("y (snapshot times) is required for this model.")
@@ -275,10 +316,16 @@ class LightSBTransport(SnapshotBridge):
             missing = [t for t, rows in zip(self.times_, snapshots) if rows.shape[0] == 0]
             if missing:
                 raise ValueError(f"X has no rows at the fitted snapshot time(s) {missing}.")
-        return float(sum(
-            link.log_normaliser(snapshots[i]).mean() - link.log_potential(snapshots[i + 1]).mean()
-            for i, link in enumerate(self.links_)
-        ))
+        total = 0.0
+        with self._kernel_threads():
+            for link, source, target in zip(self.links_, snapshots[:-1], snapshots[1:]):
+                source_mean, target_mean, scale = standardisation(source, target)
+                held_out = link.link.affine((link.source_mean - source_mean) / scale,
+                                            (link.target_mean - target_mean) / scale,
+                                            link.scale / scale)
+                total += (held_out.log_normaliser((source - source_mean) / scale).mean()
+                          - held_out.log_potential((target - target_mean) / scale).mean())
+        return float(total)
 
 
 def _fit_restart(param, batch, start, seed, solver, max_iter, tol, batch_size,
@@ -372,7 +419,7 @@ def _minimise(param, batch, start, rng, solver, max_iter, tol, batch_size, learn
     """Run the chosen solver from ``start``; returns its :class:`SolverResult`."""
     if solver == "lbfgs":
         result = minimize_lbfgs(
-            lambda theta: param.loss_and_gradient(theta, batch), start,
+            lambda theta: param.loss_and_gradient(theta, batch), start, bounds=param.bounds(),
             max_iter=max_iter, tol=tol, verbose=verbose, prefix=prefix)
     else:
         n, m = batch.X.shape[0], batch.Y.shape[0]
@@ -382,8 +429,8 @@ def _minimise(param, batch, start, rng, solver, max_iter, tol, batch_size, learn
                                batch.Y[rng.randint(m, size=batch_size)])
 
         result = minimize_adam(
-            param.loss_and_gradient,
-            start, draw_batch, max_iter=max_iter, learning_rate=learning_rate, tol=tol,
+            param.loss_and_gradient, start, draw_batch, bounds=param.bounds(),
+            max_iter=max_iter, learning_rate=learning_rate, tol=tol,
             steps_per_epoch=max(1, -(-max(n, m) // batch_size)), verbose=verbose,
             prefix=prefix)
     return result

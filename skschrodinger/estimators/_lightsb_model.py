@@ -18,7 +18,9 @@ import numpy as np
 from scipy.linalg import cho_solve, solve_triangular
 
 from ..kernels import (
+    diagonal_bridge_mean,
     diagonal_bridge_terms,
+    diagonal_conditional_mean,
     diagonal_quadratic_log_softmax,
     diagonal_quadratic_moments,
     draw_components,
@@ -27,6 +29,8 @@ from ..kernels import (
 from ._base import BridgeLink
 
 LOG_2PI = np.log(2.0 * np.pi)
+LOG_SLOPE_BOUNDS = (np.log(1e-8), np.log(1e8))
+"""log of the smallest and largest eigenvalue of S_k the fit may reach."""
 
 
 class LightSBPotential(BridgeLink):
@@ -67,6 +71,48 @@ class LightSBPotential(BridgeLink):
     def n_components(self):
         return self.means.shape[0]
 
+    def temporary_bytes_per_row(self, n_features):
+        """Predictions hold a few (rows, K, d) arrays (the drift's per-component means)."""
+        return 8 * 4 * (self.n_components + 2) * n_features
+
+    def _times_covariances(self, vectors):
+        """S_k v_k for one vector per component, rows of an array of shape (K, d)."""
+        if self.covariance_type == "full":
+            return np.einsum("kij,kj->ki", self.covariances, vectors)
+        return self._eigenvalues * vectors
+
+    def affine(self, source_shift, target_shift, scale):
+        """The same bridge in the coordinates x~ = scale x + a, y~ = scale y + b.
+
+        With a = ``source_shift``, b = ``target_shift`` and lambda = ``scale``,
+        Y~ | X~ = x~ ~ sum_k w_k N(lambda r_k + b + S_k (x~ - a), lambda^2 eps S_k),
+        so the new parameters are (common shifts of log alpha do not matter)::
+
+            S~_k = S_k,    r~_k = lambda r_k + b - S_k a,    eps~ = lambda^2 eps,
+            log alpha~_k = log alpha_k + (a^T S_k a - 2 lambda r_k^T a) / (2 eps~)
+
+        which leave the plan weights w_k unchanged. Exact: the normaliser and
+        the potential change by terms free of k, log c~(x~) = log c(x) +
+        b^T x~ / eps~ and log v~(y~) = log v(y) - a^T y / (lambda eps) - d log lambda.
+
+        Parameters
+        ----------
+        source_shift, target_shift : array-like of shape (d,)
+        scale : float
+
+        Returns
+        -------
+        LightSBPotential
+        """
+        a = np.broadcast_to(np.asarray(source_shift, dtype=np.float64), self.means.shape[1:])
+        b = np.asarray(target_shift, dtype=np.float64)
+        epsilon = scale**2 * self.epsilon
+        S_a = self._times_covariances(np.broadcast_to(a, self.means.shape))
+        log_weights = self.log_weights + (S_a @ a - 2.0 * scale * self.means @ a) / (2.0 * epsilon)
+        means = scale * self.means + b - S_a
+        return LightSBPotential(log_weights - log_weights.max(), means, self.covariances,
+                                self.covariance_type, epsilon)
+
     # -- conditional plan ---------------------------------------------------
     def plan_log_weights(self, X):
         """log c(x) and the log mixture weights log w_k(x) of pi(. | x).
@@ -98,17 +144,24 @@ class LightSBPotential(BridgeLink):
 
     def mean(self, X):
         """E[Y | X = x] = sum_k w_k(x) (r_k + S_k x)."""
+        if self._eigenvectors is None:
+            return diagonal_conditional_mean(
+                X, self._eigenvalues / (2.0 * self.epsilon), self.means / self.epsilon,
+                self.log_weights, self.means, self._eigenvalues)
         weights = np.exp(self.plan_log_weights(X)[1])
         result = weights @ self.means
-        if self._eigenvectors is None:
-            return result + X * (weights @ self._eigenvalues)
         for k, S in enumerate(self.covariances):
             result += weights[:, k:k + 1] * (X @ S)
         return result
 
     def sample(self, X, rng):
         """Y ~ pi(. | x): a component k ~ w(x), then Y ~ N(r_k + S_k x, eps S_k)."""
-        labels = draw_components(self.plan_log_weights(X)[1], rng.random_sample(X.shape[0]))
+        log_normaliser, log_weights = self.plan_log_weights(X)
+        if not np.all(np.isfinite(log_normaliser)):  # the logits overflowed: no weights
+            raise FloatingPointError(
+                "LightSB sample overflowed (non-finite plan weights) on finite input: the "
+                "points are too far from the fitted snapshots for double precision.")
+        labels = draw_components(log_weights, rng.random_sample(X.shape[0]))
         noise = rng.standard_normal(X.shape)
         scale = np.sqrt(self.epsilon)
         if self._eigenvectors is None:
@@ -129,17 +182,18 @@ class LightSBPotential(BridgeLink):
         """
         eps = self.epsilon
         if self._eigenvectors is None:
-            log_q, means = diagonal_bridge_terms(X, self._eigenvalues, self.means, s, eps)
-        else:
-            n, d = X.shape
-            log_q = np.empty((n, self.n_components))
-            means = np.empty((n, self.n_components, d))
-            for k, U in enumerate(self._eigenvectors):
-                q_k, m_k = diagonal_bridge_terms(
-                    X @ U, self._eigenvalues[k:k + 1], (self.means[k] @ U)[None, :], s, eps
-                )
-                log_q[:, k] = q_k[:, 0]
-                means[:, k] = m_k[:, 0] @ U.T
+            target = diagonal_bridge_mean(X, self._eigenvalues, self.means, self.log_weights, s,
+                                          eps)
+            return (target - X) / (1.0 - s)
+        n, d = X.shape
+        log_q = np.empty((n, self.n_components))
+        means = np.empty((n, self.n_components, d))
+        for k, U in enumerate(self._eigenvectors):
+            q_k, m_k = diagonal_bridge_terms(
+                X @ U, self._eigenvalues[k:k + 1], (self.means[k] @ U)[None, :], s, eps
+            )
+            log_q[:, k] = q_k[:, 0]
+            means[:, k] = m_k[:, 0] @ U.T
         omega = np.exp(log_softmax_rows(log_q + self.log_weights)[1])
         return (np.einsum("nk,nkd->nd", omega, means) - X) / (1.0 - s)
 
@@ -174,6 +228,30 @@ class MixtureParameterisation:
         self.n_covariance_parameters = {
             "spherical": K, "diag": K * d, "full": K * len(self._tril[0])
         }[covariance_type]
+
+    def bounds(self):
+        """(lower, upper) of each entry of theta: the eigenvalues of S_k lie in [1e-8, 1e8].
+
+        The empirical loss is unbounded below: a component shrinking onto one
+        target point sends log v there to infinity, as a Gaussian mixture's
+        likelihood does (which sklearn's ``reg_covar`` prevents). S_k is a
+        slope in the standardised coordinates of the fit, of order one, so
+        the bounds only keep the optimiser out of that degenerate corner
+        (and exp out of overflow). For "full" they bound the log-diagonal of
+        the Cholesky factor.
+        """
+        K, d = self.n_components, self.n_features
+        lower = np.full(K + K * d + self.n_covariance_parameters, -np.inf)
+        upper = np.full_like(lower, np.inf)
+        covariance = slice(K + K * d, None)
+        if self.covariance_type == "full":
+            diagonal = np.zeros((K, len(self._tril[0])), dtype=bool)
+            diagonal[:, self._diag_in_tril] = True
+            lower[covariance][diagonal.ravel()] = 0.5 * LOG_SLOPE_BOUNDS[0]
+            upper[covariance][diagonal.ravel()] = 0.5 * LOG_SLOPE_BOUNDS[1]
+        else:
+            lower[covariance], upper[covariance] = LOG_SLOPE_BOUNDS
+        return lower, upper
 
     # -- packing ---------------------------------------------------------------
     def pack(self, log_weights, means, covariances):

@@ -135,6 +135,11 @@ class SinkhornBridge(SnapshotBridge):
         Start each link's Sinkhorn from the previous fit's potentials when
         the snapshots have the same sizes (e.g. refitting at a nearby
         epsilon).
+    n_jobs : int, default=None
+        Threads of the numba kernels, in ``fit`` and in every prediction:
+        None uses numba's setting (``NUMBA_NUM_THREADS``, all cores by
+        default), -1 all cores, k > 0 k threads (1 is fastest on a loaded
+        machine). Results do not depend on it.
     random_state : int, RandomState instance or None, default=None
         Seeds the generative source (y=None).
     verbose : int, default=0
@@ -177,13 +182,14 @@ class SinkhornBridge(SnapshotBridge):
         "relaxation": [StrOptions({"auto"}), Interval(Real, 1, 2, closed="left")],
         "backend": [StrOptions({"numba", "pot"})],
         "warm_start": ["boolean"],
+        "n_jobs": [Integral, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
 
     def __init__(self, epsilon=1.0, max_iter=1000, tol=1e-6, epsilon_scaling=None,
-                 relaxation="auto", backend="numba", warm_start=False, random_state=None,
-                 verbose=0):
+                 relaxation="auto", backend="numba", warm_start=False, n_jobs=None,
+                 random_state=None, verbose=0):
         self.epsilon = epsilon
         self.max_iter = max_iter
         self.tol = tol
@@ -191,6 +197,7 @@ class SinkhornBridge(SnapshotBridge):
         self.relaxation = relaxation
         self.backend = backend
         self.warm_start = warm_start
+        self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
 
@@ -205,28 +212,31 @@ class SinkhornBridge(SnapshotBridge):
             return None
         return link.source_potential, link.potential
 
-    def _fit_links(self, snapshots, link_epsilons, rng):
+    def _fit_links(self, snapshots, link_epsilons, rng, generative):
         results, links = [], []
         for index, epsilon in enumerate(link_epsilons):
             source, target = snapshots[index], snapshots[index + 1]
             result = sinkhorn(source, target, epsilon, max_iter=self.max_iter, tol=self.tol,
                               epsilon_scaling=self.epsilon_scaling, relaxation=self.relaxation,
                               init=self._previous_potentials(index, source, target),
-                              backend=self.backend, verbose=max(0, self.verbose - 1))
+                              backend=self.backend, n_jobs=self.n_jobs,
+                              verbose=max(0, self.verbose - 1))
             if self.verbose:
                 print(f"[SinkhornBridge link {index}] epsilon={epsilon:.4g}: "
                       f"{result.n_iter} iterations, marginal error {result.marginal_error:.3g}")
             results.append(result)
             links.append(EntropicMapLink(target, np.full(target.shape[0], -np.log(target.shape[0])),
                                          result.g, epsilon, source_potential=result.f))
-        self.n_iter_ = np.array([result.n_iter for result in results])
-        self.marginal_errors_ = np.array([result.marginal_error for result in results])
-        self.converged_ = all(result.converged for result in results)
-        if not self.converged_:
+        fitted = {
+            "n_iter_": np.array([result.n_iter for result in results]),
+            "marginal_errors_": np.array([result.marginal_error for result in results]),
+            "converged_": all(result.converged for result in results),
+        }
+        if not fitted["converged_"]:
+            errors = ", ".join(f"{error:.2g}" for error in fitted["marginal_errors_"])
             warnings.warn(
                 f"SinkhornBridge did not reach tol={self.tol:g} in max_iter={self.max_iter} "
-                f"iterations (marginal errors {np.array2string(self.marginal_errors_, precision=2)}"
-                "); increase max_iter, or epsilon, or tol.",
+                f"iterations (marginal errors {errors}); increase max_iter, or epsilon, or tol.",
                 ConvergenceWarning,
             )
-        return links
+        return links, fitted

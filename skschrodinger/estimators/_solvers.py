@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import minimize
+from scipy.optimize import Bounds, minimize
 
 ADAM_BETAS = (0.9, 0.999)
 ADAM_STABILITY = 1e-8
@@ -24,14 +24,16 @@ def _log(verbose, prefix, n_iter, loss, every):
         print(f"{prefix}iteration {n_iter:5d}  loss {loss:.6f}", flush=True)
 
 
-def minimize_lbfgs(fun, theta0, *, max_iter, tol, verbose=0, prefix=""):
-    """Full-batch L-BFGS (scipy's L-BFGS-B, no bounds) with an analytic gradient.
+def minimize_lbfgs(fun, theta0, *, bounds, max_iter, tol, verbose=0, prefix=""):
+    """Full-batch L-BFGS (scipy's L-BFGS-B) with an analytic gradient.
 
     Parameters
     ----------
     fun : callable
         ``fun(theta) -> (loss, gradient)``.
     theta0 : ndarray
+    bounds : tuple of ndarray
+        (lower, upper) of each entry of theta, infinite where it is free.
     max_iter : int
     tol : float or None
         Stops when the relative decrease of the loss over one iteration,
@@ -47,15 +49,18 @@ def minimize_lbfgs(fun, theta0, *, max_iter, tol, verbose=0, prefix=""):
 
     tol = 0.0 if tol is None else tol
     result = minimize(
-        fun, theta0, jac=True, method="L-BFGS-B", callback=record,
-        options={"maxiter": max_iter, "ftol": tol, "gtol": tol, "maxcor": 20},
+        fun, np.clip(theta0, *bounds), jac=True, method="L-BFGS-B", callback=record,
+        bounds=Bounds(*bounds), options={"maxiter": max_iter, "ftol": tol, "gtol": tol,
+                                         "maxcor": 20},
     )
     return SolverResult(result.x, int(result.nit), result.status == 0, curve)
 
 
-def minimize_adam(fun, theta0, draw_batch, *, max_iter, learning_rate, tol, steps_per_epoch,
-                  verbose=0, prefix=""):
+def minimize_adam(fun, theta0, draw_batch, *, bounds, max_iter, learning_rate, tol,
+                  steps_per_epoch, verbose=0, prefix=""):
     """Minibatch Adam (Kingma & Ba) with the usual defaults beta = (0.9, 0.999).
+
+    Each step is projected onto the box ``bounds``.
 
     Parameters
     ----------
@@ -63,6 +68,8 @@ def minimize_adam(fun, theta0, draw_batch, *, max_iter, learning_rate, tol, step
         ``fun(theta, batch) -> (loss, gradient)``.
     draw_batch : callable
         ``draw_batch() -> batch``, a fresh minibatch.
+    bounds : tuple of ndarray
+        (lower, upper) of each entry of theta.
     max_iter : int
         Number of Adam steps.
     tol : float or None
@@ -71,7 +78,7 @@ def minimize_adam(fun, theta0, draw_batch, *, max_iter, learning_rate, tol, step
         for 10 epochs. None runs exactly ``max_iter`` steps.
     """
     beta1, beta2 = ADAM_BETAS
-    theta = theta0.copy()
+    theta = np.clip(theta0, *bounds)
     first = np.zeros_like(theta)
     second = np.zeros_like(theta)
     curve, epoch_losses = [], []
@@ -81,7 +88,7 @@ def minimize_adam(fun, theta0, draw_batch, *, max_iter, learning_rate, tol, step
         first = beta1 * first + (1.0 - beta1) * grad
         second = beta2 * second + (1.0 - beta2) * grad * grad
         step_size = learning_rate * np.sqrt(1.0 - beta2**step) / (1.0 - beta1**step)
-        theta -= step_size * first / (np.sqrt(second) + ADAM_STABILITY)
+        theta = np.clip(theta - step_size * first / (np.sqrt(second) + ADAM_STABILITY), *bounds)
         epoch_losses.append(loss)
         if len(epoch_losses) == steps_per_epoch or step == max_iter:
             curve.append(float(np.mean(epoch_losses)))
