@@ -14,6 +14,12 @@ from sklearn.linear_model import LinearRegression
 from skschrodinger import DSBTransport, IteratedBridgeFlow, LightSBTransport, SinkhornBridge
 
 ESTIMATORS = [
+    # The defaults, as users and scikit-learn-contrib tooling run them.
+    LightSBTransport(),
+    SinkhornBridge(),
+    IteratedBridgeFlow(),
+    DSBTransport(),
+    # Other configurations.
     LightSBTransport(n_components=2, max_iter=50, random_state=0),
     LightSBTransport(n_components=2, covariance_type="full", max_iter=50, random_state=0),
     SinkhornBridge(random_state=0),

@@ -207,3 +207,24 @@ def test_bad_regressor_is_a_clear_error():
     X, y = make_toy_pair("gaussian", "moons", n_samples=50, random_state=9)
     with pytest.raises(ValueError, match="regressor"):
         DSBTransport(regressor="linear").fit(X, y)
+
+
+def test_small_default_regressions_equal_scikit_learn_k_nearest_neighbours():
+    """The direct k-NN mean behind the default regressor on a few points is KNeighborsRegressor."""
+    from skschrodinger.datasets import make_gaussian_bridge
+    from skschrodinger.estimators._dsb import _NeighbourMean
+
+    rng = np.random.default_rng(0)
+    for n, k, offset in [(40, 8, 0.0), (40, 8, 1e6), (5, 8, 0.0), (64, 3, -3.0)]:
+        points, values = rng.normal(size=(n, 3)) + offset, rng.normal(size=(n, 3))
+        queries = rng.normal(size=(200, 3)) * 2 + offset
+        expected = KNeighborsRegressor(min(k, n)).fit(points, values).predict(queries)
+        np.testing.assert_allclose(_NeighbourMean(points, values, k).predict(queries), expected,
+                                   rtol=1e-12, atol=1e-12)
+    # and a whole default fit on small snapshots equals the one through scikit-learn
+    X, y, _ = make_gaussian_bridge(30, 2, epsilon=0.5, random_state=0)
+    fast = DSBTransport(epsilon=0.5, n_steps=5, n_ipf=3, random_state=0).fit(X, y)
+    slow = DSBTransport(epsilon=0.5, n_steps=5, n_ipf=3, regressor=KNeighborsRegressor(8),
+                        random_state=0).fit(X, y)
+    np.testing.assert_allclose(fast.transform(X[:10]), slow.transform(X[:10]), atol=1e-12)
+    np.testing.assert_allclose(fast.terminal_distances_, slow.terminal_distances_, atol=1e-12)

@@ -43,6 +43,8 @@ DIAGNOSTIC_POINTS = 2000
 """Points per side in the per-iteration energy distance (a subsample above this)."""
 LOSS_POINTS = 500
 """Chains per step on which the mean-matching error of ``loss_curve_`` is evaluated."""
+SMALL_NEIGHBOUR_FIT = 64
+"""Default regressions on at most this many points use :class:`_NeighbourMean`."""
 
 
 def default_regressor(n_samples=None):
@@ -61,6 +63,33 @@ def default_regressor(n_samples=None):
     """
     k = DEFAULT_NEIGHBOURS if n_samples is None else min(DEFAULT_NEIGHBOURS, n_samples)
     return KNeighborsRegressor(n_neighbors=k)
+
+
+class _NeighbourMean:
+    """The default regressor, ``KNeighborsRegressor(k)``, fitted on a few points.
+
+    Its prediction is the mean of ``values`` over the k nearest ``points``
+    (Euclidean) of each query, computed directly: on a few dozen points
+    scikit-learn's per-call validation, cloning and OpenMP dispatch cost
+    a hundred times the search itself (the common estimator checks, whose
+    data have 5 to 50 rows per snapshot, took 24 minutes). Points are
+    centred first, so the ranking by |p|^2 - 2 <x, p> loses no precision to
+    the data's offset. Only the order of equidistant neighbours may differ.
+    """
+
+    def __init__(self, points, values, n_neighbors):
+        self.centre = points.mean(axis=0)
+        self.points = points - self.centre
+        self.values = values
+        self.n_neighbors = min(n_neighbors, points.shape[0])
+        self.squared_norms = np.einsum("ij,ij->i", self.points, self.points)
+
+    def predict(self, X):
+        if self.n_neighbors == self.points.shape[0]:
+            return np.tile(self.values.mean(axis=0), (X.shape[0], 1))
+        ranks = self.squared_norms - 2.0 * ((X - self.centre) @ self.points.T)
+        nearest = np.argpartition(ranks, self.n_neighbors - 1, axis=1)[:, :self.n_neighbors]
+        return self.values[nearest].mean(axis=1)
 
 
 def _single_output(regressor):
@@ -106,6 +135,9 @@ class _StepModels:
         if self.time_encoding == "feature":
             stacked = np.vstack([self._with_time(k, inputs[k]) for k in range(self.n_steps)])
             self.models = [_fit_one(regressor, stacked, residuals.reshape(-1, d), seeds[0])]
+        elif self.regressor is None and n <= SMALL_NEIGHBOUR_FIT:
+            self.models = [_NeighbourMean(inputs[k], residuals[k], regressor.n_neighbors)
+                           for k in range(self.n_steps)]
         else:
             self.models = Parallel(n_jobs=self.n_jobs)(
                 delayed(_fit_one)(regressor, inputs[k], residuals[k], seeds[k])
