@@ -63,7 +63,7 @@ def test_toy_pair_convention_and_errors():
     X, y = make_toy_pair("swiss_roll", "s_curve", n_samples=30, n_samples_target=20,
                          random_state=0)
     assert X.shape == (50, 2) and np.array_equal(y, np.repeat([0.0, 1.0], [30, 20]))
-    with pytest.raises(ValueError, match="Unknown toy shape"):
+    with pytest.raises(ValueError, match="'target' parameter of make_toy_pair"):
         make_toy_pair("gaussian", "donut")
     with pytest.raises(ValueError, match="noise"):
         sample_toy("moons", 10, noise=-1.0)

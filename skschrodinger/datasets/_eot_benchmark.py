@@ -19,10 +19,15 @@ and the SB drift is eps grad log h_t with h_t(x) = sum_n w_n N(x | mu_n, Sigma_n
 + eps (1 - t) I), which equals (E[X_1 | X_t = x] - x) / (1 - t).
 """
 
+from numbers import Integral, Real
+
 import numpy as np
 from scipy.linalg import cho_solve
 from scipy.special import logsumexp
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, validate_params
+
+from .._validation import check_scalar_time
 
 from ._gaussian import _random_covariance
 from ._mixture import GaussianMixtureLaw, _log_gaussian_mixture_terms
@@ -147,8 +152,11 @@ class EOTBenchmark:
         is ``eps sum_n q_n(x, t) (Sigma_n + eps (1 - t) I)^{-1} (mu_n - x)``
         with q_n the posterior weights of h_t; finite at t = 1 too.
         """
+        t = check_scalar_time(t)
+        if not 0.0 <= t <= 1.0:
+            raise ValueError(f"t must lie in [0, 1], got t={t:g}.")
         X = np.asarray(X, dtype=float)
-        variance = self.epsilon * (1.0 - float(t))
+        variance = self.epsilon * (1.0 - t)
         weights = np.exp(self._posterior_log_weights(X, variance))
         pulls = np.stack([cho_solve((L, True), (mu - X).T).T for mu, L in
                           zip(self.potential.means, self._smoothed_choleskies(variance))], axis=1)
@@ -266,6 +274,18 @@ def _points_on_sphere(rng, n_points, d, radius):
     return radius * directions / np.linalg.norm(directions, axis=1, keepdims=True)
 
 
+@validate_params(
+    {
+        "n_features": [Interval(Integral, 1, None, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_samples": [Interval(Integral, 1, None, closed="left")],
+        "n_samples_target": [Interval(Integral, 1, None, closed="left"), None],
+        "n_source_components": [Interval(Integral, 1, None, closed="left")],
+        "n_potential_components": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def make_eot_benchmark(n_features=2, epsilon=1.0, *, n_samples=1000, n_samples_target=None,
                        n_source_components=3, n_potential_components=5, random_state=None):
     """Samples of an entropic OT pair with a known optimal plan.
@@ -304,10 +324,6 @@ def make_eot_benchmark(n_features=2, epsilon=1.0, *, n_samples=1000, n_samples_t
     benchmark : EOTBenchmark
         Exact samplers, conditional moments, drift and the cBW2^2-UVP metric.
     """
-    if n_features < 1:
-        raise ValueError(f"n_features must be at least 1, got {n_features}.")
-    if not epsilon > 0:
-        raise ValueError(f"epsilon must be positive, got {epsilon}.")
     rng = check_random_state(random_state)
     d = n_features
 

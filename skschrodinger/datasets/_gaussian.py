@@ -1,7 +1,10 @@
 """Gaussian Schrödinger bridge: the one SB with a closed form in any dimension."""
 
+from numbers import Integral, Real
+
 import numpy as np
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, validate_params
 
 from ..metrics._bures import _sqrt_psd as _sym_sqrt
 
@@ -100,6 +103,16 @@ def _random_covariance(rng, d, scale_range):
     return (rotation * scales) @ rotation.T
 
 
+@validate_params(
+    {
+        "n_samples": [Interval(Integral, 1, None, closed="left")],
+        "n_features": [Interval(Integral, 1, None, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_samples_target": [Interval(Integral, 1, None, closed="left"), None],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def make_gaussian_bridge(
     n_samples=1000, n_features=2, *, epsilon=1.0, n_samples_target=None, random_state=None
 ):

@@ -15,11 +15,15 @@ component, so every marginal is known in closed form:
 the scheme's O(epsilon) bias from the particles' sampling error.
 """
 
+from numbers import Integral, Real
+
 import numpy as np
 from scipy.linalg import expm
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from .._targets import GaussianTarget
+from .._validation import check_scalar_time
 from ..metrics import wasserstein2_gaussian_mixture_1d
 from ..metrics._wasserstein import gaussian_mixture_cdf_1d, gaussian_mixture_quantile_1d
 from ._gaussian import GaussianBridge
@@ -63,6 +67,9 @@ class GradientFlow:
 
     def marginal(self, t):
         """rho_t, a Gaussian mixture with the components of rho_0 moved by the flow."""
+        t = check_scalar_time(t)
+        if t < 0:
+            raise ValueError(f"t must be non-negative, got t={t:g}.")
         d = self.initial.n_features
         means, covs = self.initial.means, self.initial.covariances
         if self.functional == "heat":
@@ -115,6 +122,17 @@ def _initial_law(initial, d):
                      f"got {initial!r}.")
 
 
+@validate_params(
+    {
+        "n_samples": [Interval(Integral, 1, None, closed="left")],
+        "functional": [StrOptions({"heat", "fokker_planck"})],
+        "initial": [StrOptions(set(INITIAL_LAWS)), GaussianMixtureLaw],
+        "n_features": [Interval(Integral, 1, None, closed="left")],
+        "target": [StrOptions({"standard_normal"}), tuple, list, None],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def make_gradient_flow(n_samples=500, *, functional="heat", initial="bimodal", n_features=1,
                        target=None, random_state=None):
     """Particles from rho_0 and the exact gradient flow they should follow.
@@ -150,6 +168,16 @@ def make_gradient_flow(n_samples=500, *, functional="heat", initial="bimodal", n
     return law.sample(n_samples, rng), flow
 
 
+@validate_params(
+    {
+        "mean": ["array-like"],
+        "cov": ["array-like"],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_steps": [Interval(Integral, 0, None, closed="left")],
+        "target": [StrOptions({"standard_normal"}), tuple, list, None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def iterated_bridge_gaussian(mean, cov, epsilon, n_steps, *, target=None):
     r"""The exact iterates of the bridge scheme from a Gaussian law.
 
@@ -190,6 +218,10 @@ def iterated_bridge_gaussian(mean, cov, epsilon, n_steps, *, target=None):
     centre = np.zeros(d)
     if target is not None:
         target = GaussianTarget.from_spec(target, d)
+        limit = 4.0 / np.linalg.eigvalsh(target.precision).max()
+        if epsilon >= limit:  # the scheme itself diverges, as IteratedBridgeFlow refuses
+            raise ValueError(f"epsilon={epsilon:g} makes the explicit target step unstable: "
+                             f"it needs epsilon < 4 lambda_min(S) = {limit:.4g}.")
         centre, pull = target.mean, 0.5 * epsilon * target.precision
     means, covs = [mean], [cov]
     for _ in range(n_steps):

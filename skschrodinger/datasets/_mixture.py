@@ -3,7 +3,9 @@
 import numpy as np
 from scipy.linalg import solve_triangular
 from scipy.special import logsumexp
-from sklearn.utils import check_random_state
+from sklearn.utils import check_array, check_random_state
+
+from .._validation import check_weights
 
 LOG_2PI = np.log(2.0 * np.pi)
 
@@ -32,11 +34,17 @@ class GaussianMixtureLaw:
     """
 
     def __init__(self, weights, means, covariances):
-        weights = np.asarray(weights, dtype=float)
-        self.weights = weights / weights.sum()
-        self.means = np.asarray(means, dtype=float)
-        self.covariances = np.asarray(covariances, dtype=float)
-        self._cholesky = np.linalg.cholesky(self.covariances)
+        self.means = check_array(means, dtype=np.float64, input_name="means")
+        N, d = self.means.shape
+        self.weights = check_weights(weights, N, "weights")
+        self.covariances = np.asarray(covariances, dtype=np.float64)
+        if self.covariances.shape != (N, d, d) or not np.all(np.isfinite(self.covariances)):
+            raise ValueError(f"covariances must be {N} finite matrices of shape ({d}, {d}), got "
+                             f"shape {self.covariances.shape}.")
+        try:
+            self._cholesky = np.linalg.cholesky(self.covariances)
+        except np.linalg.LinAlgError:
+            raise ValueError("covariances must be symmetric positive definite.") from None
 
     @property
     def n_features(self):

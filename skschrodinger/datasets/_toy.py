@@ -1,8 +1,11 @@
 """Two-dimensional toy pairs: the pictures of the Schrödinger-bridge papers."""
 
+from numbers import Integral, Real
+
 import numpy as np
 from sklearn.datasets import make_moons, make_s_curve, make_swiss_roll
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 
 def _gaussian(n, noise, rng):
@@ -42,6 +45,15 @@ _SAMPLERS = {
 TOY_SHAPES = tuple(_SAMPLERS)
 
 
+@validate_params(
+    {
+        "shape": [StrOptions(set(TOY_SHAPES))],
+        "n_samples": [Interval(Integral, 1, None, closed="left")],
+        "noise": [Interval(Real, 0, None, closed="left")],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def sample_toy(shape, n_samples, *, noise=0.1, random_state=None):
     """Draw ``n_samples`` points of a named two-dimensional toy law.
 
@@ -63,13 +75,22 @@ def sample_toy(shape, n_samples, *, noise=0.1, random_state=None):
     -------
     ndarray of shape (n_samples, 2)
     """
-    if shape not in TOY_SHAPES:
-        raise ValueError(f"Unknown toy shape {shape!r}; choose from {sorted(TOY_SHAPES)}.")
-    if noise < 0:
-        raise ValueError(f"noise must be non-negative, got {noise}.")
-    return _SAMPLERS[shape](int(n_samples), float(noise), check_random_state(random_state))
+    if not np.isfinite(noise):
+        raise ValueError(f"noise must be finite, got {noise}.")
+    return _SAMPLERS[shape](n_samples, float(noise), check_random_state(random_state))
 
 
+@validate_params(
+    {
+        "source": [StrOptions(set(TOY_SHAPES))],
+        "target": [StrOptions(set(TOY_SHAPES))],
+        "n_samples": [Interval(Integral, 1, None, closed="left")],
+        "n_samples_target": [Interval(Integral, 1, None, closed="left"), None],
+        "noise": [Interval(Real, 0, None, closed="left")],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def make_toy_pair(source="gaussian", target="swiss_roll", *, n_samples=1000,
                   n_samples_target=None, noise=0.1, random_state=None):
     """Samples of two 2-D toy laws in the stacked (X, y) convention.
