@@ -45,6 +45,16 @@ def _marginal_error(weights, f, f_target, epsilon):
     return float(weights @ np.where(weights > 0, terms, 0.0))
 
 
+def pair_marginal_error(X, Y, log_a, log_b, epsilon, f, g):
+    """||pi 1 - a||_1 + ||pi^T 1 - b||_1 of the plan of (f, g): two half-steps of (2)."""
+    XT, YT = np.ascontiguousarray(X.T), np.ascontiguousarray(Y.T)
+    half_sq_x, half_sq_y = 0.5 * (X * X).sum(axis=1), 0.5 * (Y * Y).sum(axis=1)
+    f_target = _soft_c_transform(X, Y, YT, half_sq_x, half_sq_y, log_b, g, epsilon)
+    g_target = _soft_c_transform(Y, X, XT, half_sq_y, half_sq_x, log_a, f, epsilon)
+    return (_marginal_error(np.exp(log_a), f, f_target, epsilon)
+            + _marginal_error(np.exp(log_b), g, g_target, epsilon))
+
+
 def _relaxation_for_rate(rate):
     """Optimal over-relaxation 2 / (1 + sqrt(1 - rate)) for a plain Sinkhorn rate in (0, 1)."""
     return min(MAX_RELAXATION, 2.0 / (1.0 + np.sqrt(1.0 - rate)))
@@ -115,11 +125,13 @@ def sinkhorn_iterations(X, Y, log_a, log_b, epsilon, f, g, max_iter, tol, relaxa
             best_error, best_f, best_g = error, f, g
         if error < tol or n_iter == max_iter:
             break
-        diverging = not np.isfinite(error) or (
-            n_iter % RATE_WINDOW == 0 and omega > 1.0 and not error < window_error)
+        if np.isnan(error):  # overflowed input (the callers check the range): nothing to do
+            break
+        # An infinite error is only far from the solution for w = 1 (expm1 overflows), but
+        # with w > 1 it means the relaxation overshot: so does a window without progress.
+        diverging = omega > 1.0 and (np.isinf(error) or (
+            n_iter % RATE_WINDOW == 0 and not error < window_error))
         if diverging:
-            if omega == 1.0:  # plain Sinkhorn on overflowed input: nothing to fall back to
-                break
             f, g, omega, adaptive = best_f, best_g, 1.0, False
             window_error = best_error
             continue
@@ -142,8 +154,9 @@ def symmetric_iterations(X, log_a, epsilon, f, max_iter, tol):
     exp((f_j - C_ij) / eps), is reached by the damped iteration
     f <- (f + T(f)) / 2, which does not oscillate.
     The plan of f has row sums a_i exp((f_i - T(f)_i) / eps), so the error
-    is again free; iterations stop when it is below ``tol`` (or is not
-    finite, which only overflowed inputs produce).
+    is again free; iterations stop when it is below ``tol`` (or is NaN,
+    which only overflowed inputs produce; it is infinite far from the
+    solution, where the exponential overflows).
 
     Parameters
     ----------
@@ -174,7 +187,7 @@ def symmetric_iterations(X, log_a, epsilon, f, max_iter, tol):
         n_iter += 1
         transformed = _soft_c_transform(X, X, XT, half_sq_x, half_sq_x, log_a, f, epsilon)
         error = _marginal_error(a, f, transformed, epsilon)
-        if error < tol or n_iter == max_iter or not np.isfinite(error):
+        if error < tol or n_iter == max_iter or np.isnan(error):  # NaN: overflowed input
             break
         f = 0.5 * (f + transformed)
     return f, n_iter, error

@@ -76,6 +76,11 @@ def split_snapshots(X, y):
             f"two snapshots); got the single time {times[0]:g}. To learn a generative "
             "model from N(0, I) to X, call fit(X) with y=None."
         )
+    with np.errstate(over="ignore"):
+        span = times[-1] - times[0]
+    if not np.isfinite(span):
+        raise ValueError(f"y spans {times[0]:g} to {times[-1]:g}, beyond double precision; "
+                         "shift or rescale the snapshot times.")
     lonely = times[counts < 2]
     if lonely.size:
         raise ValueError(

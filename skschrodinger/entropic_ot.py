@@ -26,7 +26,11 @@ from scipy.spatial.distance import cdist
 from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from ._sinkhorn_iterations import sinkhorn_iterations, symmetric_iterations
+from ._sinkhorn_iterations import (
+    pair_marginal_error,
+    sinkhorn_iterations,
+    symmetric_iterations,
+)
 from ._threads import single_threaded_blas
 from ._validation import check_weights
 from .kernels import kernel_threads
@@ -89,9 +93,23 @@ def _potential(values, n, name):
     return values
 
 
-def _initial_potentials(init, n, m):
-    if init is None:
-        return np.zeros(n), np.zeros(m)
+def _independent_potentials(Xc, Yc, a, b):
+    """Potentials of the independent coupling a (x) b of centred clouds, and its cost E C.
+
+    f_i = E_b[C(x_i, .)] - E C / 2 and g_j = E_a[C(., y_j)] - E C / 2: the limit of
+    the entropic potentials as epsilon grows, and the right start there. A zero
+    start meets ``tol`` at once when epsilon is far above the cost (its marginal
+    error is of order C / epsilon) although its level is off by the cost itself
+    (it returned a zero cost at epsilon = 1e8), and beyond about 1e16 times the
+    cost the log-domain updates cannot resolve the potentials at all.
+    """
+    half_sq_x, half_sq_y = 0.5 * (Xc**2).sum(axis=1), 0.5 * (Yc**2).sum(axis=1)
+    spread_x, spread_y = a @ half_sq_x, b @ half_sq_y
+    return (half_sq_x + 0.5 * (spread_y - spread_x), half_sq_y + 0.5 * (spread_x - spread_y),
+            spread_x + spread_y)
+
+
+def _warm_start(init, n, m):
     if len(init) != 2:
         raise ValueError(f"init must be a pair (f, g) of potentials, got {len(init)} items.")
     return _potential(init[0], n, "init[0] (f)"), _potential(init[1], m, "init[1] (g)")
@@ -137,9 +155,10 @@ def _solve_pot(Xc, Yc, log_a, log_b, epsilon, f, g, max_iter, tol, relaxation, c
 
     a, b = np.exp(log_a), np.exp(log_b)
     warm = (log_a + f / epsilon, log_b + g / epsilon)
-    # POT's log-domain solver takes log(0) of underflowed plan entries at small epsilon,
-    # which is harmless (-inf then exp to 0) but warns; the result is checked below.
-    with np.errstate(divide="ignore", under="ignore"):
+    # At small epsilon POT's log-domain solver takes log(0) of underflowed entries and also
+    # stores exp(log_u), exp(log_v), which overflow; neither is used here (log_u and log_v
+    # are), and the potentials are checked for finiteness by the caller.
+    with np.errstate(divide="ignore", under="ignore", over="ignore"):
         plan, log = ot.sinkhorn(a, b, cost, reg=2 * epsilon, method="sinkhorn_log",
                                 numItermax=max_iter, stopThr=tol, log=True, warn=False,
                                 warmstart=warm)
@@ -211,7 +230,10 @@ def sinkhorn(X, Y, epsilon, *, a=None, b=None, max_iter=1000, tol=1e-6, epsilon_
         can diverge far from the solution), the iterations return to the best
         potentials so far and continue with w = 1. Numba backend only.
     init : tuple (f, g) of arrays, default=None
-        Warm start from potentials of a nearby problem (same points).
+        Warm start from potentials of a nearby problem (same points). None
+        starts from zero potentials, or, when epsilon exceeds the mean cost,
+        from those of the independent coupling a (x) b, which the plan is
+        then close to.
     backend : {"numba", "pot"}, default="numba"
         "pot" calls ``ot.sinkhorn(..., method="sinkhorn_log")`` on the dense
         n x m cost matrix.
@@ -255,10 +277,18 @@ def sinkhorn(X, Y, epsilon, *, a=None, b=None, max_iter=1000, tol=1e-6, epsilon_
     centred_distance = _radius(Xc) + _radius(Yc)
     _check_cost_range(centred_distance + _radius(shift[None, :]), epsilon)
     # Translation: C(x, y) = C(xc, yc) + <xc, shift> - <yc, shift> + |shift|^2 / 2.
-    f, g = _initial_potentials(init, X.shape[0], Y.shape[0])
-    f, g = f - Xc @ shift, g + Yc @ shift
     ladder = ([] if init is not None
               else _epsilon_ladder(centred_distance, epsilon, epsilon_scaling))
+    f, g, mean_cost = _independent_potentials(Xc, Yc, a_, b_)
+    independent_start = init is None and not ladder and epsilon >= mean_cost
+    if init is not None:
+        f, g = _warm_start(init, X.shape[0], Y.shape[0])
+        # (f + c, g - c) is the same plan: balance the gauge, so that a warm start with a
+        # large offset between f and g does not cost the potentials their precision.
+        gauge = 0.5 * (a_ @ f - b_ @ g)
+        f, g = f - gauge - Xc @ shift, g + gauge + Yc @ shift
+    elif not independent_start:
+        f, g = np.zeros(X.shape[0]), np.zeros(Y.shape[0])
     if backend == "pot":
         import ot
 
@@ -270,8 +300,11 @@ def sinkhorn(X, Y, epsilon, *, a=None, b=None, max_iter=1000, tol=1e-6, epsilon_
         solve = _solve_numba
     n_iter, error = 0, np.inf
     with single_threaded_blas(), kernel_threads(n_jobs):
+        if independent_start and backend == "numba":
+            # If they already meet tol, iterating could only lose their level to rounding.
+            n_iter, error = 1, pair_marginal_error(Xc, Yc, log_a, log_b, epsilon, f, g)
         stages = [(e, max(tol, STAGE_TOL)) for e in ladder] + [(epsilon, tol)]
-        for stage_epsilon, stage_tol in stages:
+        for stage_epsilon, stage_tol in stages if not error < tol else []:
             f, g, iterations, error = solve(Xc, Yc, log_a, log_b, stage_epsilon, f, g,
                                             max(1, max_iter - n_iter), stage_tol, relaxation)
             n_iter += iterations
@@ -331,7 +364,9 @@ def sinkhorn_symmetric(X, epsilon, *, a=None, max_iter=1000, tol=1e-6, init=None
         ``2 sum_i a_i |exp((f_i - T(f)_i) / eps) - 1|`` (rows and columns
         contribute equally), is below ``tol``.
     init : array-like of shape (n,), default=None
-        Warm start, e.g. the potential of the previous step of a flow.
+        Warm start, e.g. the potential of the previous step of a flow. None
+        starts from zero, or above the mean cost from the independent
+        coupling's potential ||x_i - mean||^2 / 2, as :func:`sinkhorn` does.
     n_jobs : int, default=None
         Threads of the numba kernels, as in :func:`sinkhorn`.
 
@@ -350,7 +385,11 @@ def sinkhorn_symmetric(X, epsilon, *, a=None, max_iter=1000, tol=1e-6, init=None
     weights = np.exp(log_a)
     centred = X - weights @ X
     _check_cost_range(2.0 * _radius(centred), epsilon)
-    f = _initial_potentials(None if init is None else (init, init), X.shape[0], X.shape[0])[0]
+    if init is not None:
+        f = _potential(init, X.shape[0], "init")
+    else:  # as in sinkhorn: the independent coupling's potential above the mean cost
+        independent, _, mean_cost = _independent_potentials(centred, centred, weights, weights)
+        f = independent if epsilon >= mean_cost else np.zeros(X.shape[0])
     with single_threaded_blas(), kernel_threads(n_jobs):
         f, n_iter, error = symmetric_iterations(centred, log_a, epsilon, f, max_iter, 0.5 * tol)
     _check_potentials(error, f)

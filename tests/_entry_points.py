@@ -19,12 +19,12 @@ def _data(n=40, d=2, seed=0):
     return X, np.repeat([0.0, 1.0], n)
 
 
-def _predict(model, X, drift=True):
+def _predict(model, X):
+    start, end = model.times_[0], model.times_[-1]
     model.transform(X)
     model.sample(X, random_state=0)
-    model.sample_trajectory(X, times=[0.0, 0.5, 1.0], random_state=0)
-    if drift:
-        model.drift(X, 0.5)
+    model.sample_trajectory(X, times=np.linspace(start, end, 3), random_state=0)
+    model.drift(X, 0.5 * (start + end))
 
 
 def lightsb():
@@ -49,7 +49,7 @@ def iterated_flow():
     from skschrodinger import IteratedBridgeFlow
 
     X, _ = _data()
-    _predict(IteratedBridgeFlow(epsilon=0.1, t_max=0.3).fit(X[:30]), X[:10])
+    _predict(IteratedBridgeFlow(epsilon=0.1, t_max=0.3).fit(X), X[:10])
 
 
 def dsb():

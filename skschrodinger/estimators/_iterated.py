@@ -33,6 +33,11 @@ from ._sinkhorn import EntropicMapLink
 VERBOSE_LINES = 10
 #: Mean self-weight of the particles' bridge above which a fit warns that the flow stalls.
 STALL_SELF_WEIGHT = 0.5
+#: Largest explicit Euler factor epsilon / (2 bandwidth^2) accepted: beyond it the step
+#: multiplies the kernel mean's rounding error (1e-16 relative) past 1e-8 of the data's scale.
+MAX_EULER_COEFFICIENT = 1e8
+#: Most steps a fit may take (the fitted model keeps the particles of every step).
+MAX_STEPS = 10**6
 
 
 class FlowStepLink(BridgeLink):
@@ -86,16 +91,18 @@ class FlowStepLink(BridgeLink):
 
     def displacement(self, X):
         """D(x) = c (M(x) - x), its norm capped at ``max_displacement``."""
-        return self.displacement_and_log_normaliser(X)[0]
+        return self._capped(self.coefficient * (self.smoother.mean(X) - X))
 
     def displacement_and_log_normaliser(self, X):
         """D(x), and log sum_j w_j exp((f_j - ||x - x_j||^2 / 2) / eps) of the smoother at x."""
         mean, log_normaliser = self.smoother.mean_and_log_normaliser(X)
-        displacement = self.coefficient * (mean - X)
-        norms = np.sqrt((displacement**2).sum(axis=1))
+        return self._capped(self.coefficient * (mean - X)), log_normaliser
+
+    def _capped(self, displacement):
+        norms = _row_norms(displacement)
         over = norms > self.max_displacement
         displacement[over] *= (self.max_displacement / norms[over])[:, None]
-        return displacement, log_normaliser
+        return displacement
 
     def move(self, X, displacement):
         """S(x) from x and D(x)."""
@@ -115,6 +122,13 @@ class FlowStepLink(BridgeLink):
     def drift(self, X, s):
         """S(x) - x per unit local time (the flow's velocity times the step h)."""
         return self.mean(X) - X
+
+
+def _row_norms(Z):
+    """||z_i|| of each row, without overflow in the squares (hypot-like scaling)."""
+    scale = np.abs(Z).max(axis=1)
+    safe = np.where(scale > 0, scale, 1.0)
+    return scale * np.sqrt(((Z / safe[:, None]) ** 2).sum(axis=1))
 
 
 class _CallableScore:
@@ -353,8 +367,27 @@ class IteratedBridgeFlow(BaseBridge):
             )
         return target
 
+    def _check_euler_step(self, steps):
+        """Refuse an explicit Euler step that only amplifies rounding errors."""
+        if self.scheme != "euler" or self.bandwidth is None:
+            return
+        variance = self.bandwidth**2
+        coefficient = steps.max() / (2.0 * variance) if variance > 0 else np.inf
+        if coefficient > MAX_EULER_COEFFICIENT:
+            raise ValueError(
+                f"bandwidth={self.bandwidth:g} makes the explicit Euler step epsilon / (2 "
+                f"bandwidth^2) = {coefficient:.3g}: the kernel density score is then the "
+                "rounding error of each particle's own kernel, times that factor. Use a "
+                "bandwidth of the order of the particles' spacing (None applies Scott's rule)."
+            )
+
     def _step_sizes(self):
-        n_steps = max(1, int(np.ceil(self.t_max / self.epsilon - 1e-9)))
+        ratio = self.t_max / self.epsilon
+        if not ratio <= MAX_STEPS:
+            raise ValueError(
+                f"t_max / epsilon = {ratio:.3g} steps is more than {MAX_STEPS:.0e}: increase "
+                "epsilon (the step length) or decrease t_max.")
+        n_steps = max(1, int(np.ceil(ratio - 1e-9)))
         steps = np.full(n_steps, float(self.epsilon))
         steps[-1] = self.t_max - self.epsilon * (n_steps - 1)
         return steps
@@ -380,6 +413,7 @@ class IteratedBridgeFlow(BaseBridge):
         X = validate_data(self, X, reset=True, dtype=np.float64, ensure_min_samples=2)
         target = self._resolve_target(X.shape[1])
         steps = self._step_sizes()
+        self._check_euler_step(steps)
         with self._kernel_threads():
             fitted = self._run_scheme(np.ascontiguousarray(X), steps, target)
         times = np.concatenate([[0.0], np.cumsum(steps)])
@@ -460,9 +494,10 @@ class IteratedBridgeFlow(BaseBridge):
             splitting = target is not None and self.scheme != "surrogate"
             link = FlowStepLink(smoother, coefficient, step, target.score if splitting else None)
             displacement, log_normaliser = link.displacement_and_log_normaliser(X)
-            link.max_displacement = np.sqrt((displacement**2).sum(axis=1)).max()
+            link.max_displacement = _row_norms(displacement).max()
             own = smoother.log_weights + smoother.potential / smoother.epsilon
-            self_weights[k] = np.mean(np.exp(own - log_normaliser))
+            # A probability: at tiny kernel widths the difference is all rounding, and > 0.
+            self_weights[k] = np.mean(np.exp(np.minimum(own - log_normaliser, 0.0)))
             with np.errstate(over="ignore", invalid="ignore"):  # checked on the next line
                 particles[k + 1] = link.move(X, displacement)
             if not np.all(np.isfinite(particles[k + 1])):

@@ -27,6 +27,8 @@ ANNEAL_SPREAD = 0.3
 """Initial r_k = Gaussian-bridge r + ANNEAL_SPREAD (y_k - mean y) for random targets y_k."""
 ANNEAL_STAGE_TOL = 1e-5
 """Stopping tolerance of the intermediate annealing stages (at least ``tol``)."""
+STANDARDISED_EPSILON_RANGE = (1e-100, 1e100)
+"""epsilon / scale^2 must lie in this range (the logits are (x^T S x + 2 r^T x) / (2 eps))."""
 
 
 class LightSBTransport(SnapshotBridge):
@@ -230,7 +232,7 @@ class LightSBTransport(SnapshotBridge):
         scalings = [standardisation(source, target)
                     for source, target in zip(snapshots[:-1], snapshots[1:])]
         params = [MixtureParameterisation(self.n_components, d, self.covariance_type,
-                                          eps / scale**2)
+                                          _standardised_epsilon(eps, scale))
                   for eps, (_, _, scale) in zip(link_epsilons, scalings)]
         warm = self._warm_start_parameters(params)
         max_iter = self.max_iter or DEFAULT_MAX_ITER[self.solver]
@@ -326,6 +328,19 @@ class LightSBTransport(SnapshotBridge):
                 total += (held_out.log_normaliser((source - source_mean) / scale).mean()
                           - held_out.log_potential((target - target_mean) / scale).mean())
         return float(total)
+
+
+def _standardised_epsilon(epsilon, scale):
+    """epsilon / scale^2, refused where the closed forms would over- or underflow."""
+    standardised = epsilon / scale**2
+    if not STANDARDISED_EPSILON_RANGE[0] < standardised < STANDARDISED_EPSILON_RANGE[1]:
+        raise ValueError(
+            f"epsilon={epsilon:.3g} is {standardised:.3g} times the data's squared scale "
+            f"({scale:.3g}^2); the model's closed forms overflow beyond "
+            f"{STANDARDISED_EPSILON_RANGE}. Choose epsilon on the scale of the squared "
+            "distances between the snapshots."
+        )
+    return standardised
 
 
 def _fit_restart(param, batch, start, seed, solver, max_iter, tol, batch_size,

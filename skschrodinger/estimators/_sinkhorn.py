@@ -53,7 +53,11 @@ class EntropicMapLink(BridgeLink):
     def _softmax_arguments(self, X, s=0.0):
         """Rows, offsets and scale of the bilinear logits of w(x, s) (x-only terms dropped)."""
         remaining = 1.0 - s
-        offsets = self.log_weights + (self.potential - self._half_sq / remaining) / self.epsilon
+        # Points beyond the double range of the logits give infinities here and non-finite
+        # results, which the estimators turn into a FloatingPointError.
+        with np.errstate(over="ignore"):
+            offsets = (self.log_weights
+                       + (self.potential - self._half_sq / remaining) / self.epsilon)
         return X - self._centre, offsets, 1.0 / (self.epsilon * remaining)
 
     def _call(self, kernel, X, s=0.0, *extra):

@@ -1,9 +1,15 @@
 """Bures-Wasserstein metrics of the entropic OT benchmark (Gushchin et al., 2023)."""
 
+from numbers import Real
+
 import numpy as np
 from sklearn.utils import check_array
 
+from ._energy import common_scale, finite_distance
 
+
+FOURTH_POWER_BOUND = 1e50
+"""Magnitudes beyond which the data is divided by a power of two (its fourth powers appear)."""
 SYMMETRY_TOLERANCE = 1e-8
 """Relative asymmetry (and negative eigenvalue) of a covariance tolerated as rounding."""
 
@@ -27,7 +33,7 @@ def _check_covariances(cov, name):
     size = np.abs(cov).max() if cov.size else 0.0
     if np.abs(cov - np.swapaxes(cov, -1, -2)).max(initial=0.0) > SYMMETRY_TOLERANCE * size:
         raise ValueError(f"{name} must be symmetric.")
-    cov = 0.5 * (cov + np.swapaxes(cov, -1, -2))
+    cov = 0.5 * cov + 0.5 * np.swapaxes(cov, -1, -2)
     smallest = np.linalg.eigvalsh(cov).min(initial=0.0)
     if smallest < -SYMMETRY_TOLERANCE * size:
         raise ValueError(f"{name} must be positive semi-definite; it has the eigenvalue "
@@ -73,6 +79,23 @@ def bures_wasserstein(mean1, cov1, mean2, cov2):
     if mean1.shape[-1] != mean2.shape[-1]:
         raise ValueError(f"The two Gaussians have {mean1.shape[-1]} and {mean2.shape[-1]} "
                          "features.")
+    # BW2^2(m / s, C / s^2) = BW2^2(m, C) / s^2: divide extreme magnitudes by a power of two
+    # (C^1/2 C' C^1/2 holds fourth powers of the data's scale, hence the bound).
+    scale = common_scale(mean1, mean2, np.sqrt(np.abs(cov1)), np.sqrt(np.abs(cov2)),
+                         bound=FOURTH_POWER_BOUND)
+    value = _bures_wasserstein(mean1 / scale, cov1 / scale / scale, mean2 / scale,
+                               cov2 / scale / scale)
+    if np.ndim(value) == 0:
+        return finite_distance(value, "Bures-Wasserstein distance", scale, power=2)
+    with np.errstate(over="ignore"):
+        value = value * scale * scale
+    if not np.all(np.isfinite(value)):
+        raise FloatingPointError("The Bures-Wasserstein distance exceeds the largest double.")
+    return value
+
+
+def _bures_wasserstein(mean1, cov1, mean2, cov2):
+    """:func:`bures_wasserstein` on validated, moderate arguments."""
     root1 = _sqrt_psd(cov1)
     cross = np.linalg.eigvalsh(root1 @ cov2 @ root1)
     fidelity = np.sqrt(np.clip(cross, 0.0, None)).sum(axis=-1)
@@ -112,21 +135,31 @@ def bw_uvp(X_pred, X_true=None, *, true_mean=None, true_covariance=None):
     X_pred = check_array(X_pred, dtype=np.float64, ensure_min_samples=2, input_name="X_pred")
     if (X_true is None) == (true_mean is None or true_covariance is None):
         raise ValueError("Give either X_true or both true_mean and true_covariance.")
+    d = X_pred.shape[1]
     if X_true is not None:
         X_true = check_array(X_true, dtype=np.float64, ensure_min_samples=2,
                              input_name="X_true")
-        true_mean, true_covariance = _sample_moments(X_true)
-    true_mean = _check_means(true_mean, "true_mean")
-    true_covariance = _check_covariances(true_covariance, "true_covariance")
-    if true_mean.shape != (X_pred.shape[1],) or true_covariance.shape != (X_pred.shape[1],) * 2:
-        raise ValueError(f"The truth has {true_mean.shape[-1]} features, X_pred "
-                         f"{X_pred.shape[1]}.")
+        if X_true.shape[1] != d:
+            raise ValueError(f"X_true has {X_true.shape[1]} features, X_pred {d}.")
+        # a ratio of squared distances: the same on data divided by a power of two
+        scale = common_scale(X_pred, X_true, bound=FOURTH_POWER_BOUND)
+        true_mean, true_covariance = _sample_moments(X_true / scale)
+    else:
+        true_mean = _check_means(true_mean, "true_mean")
+        true_covariance = _check_covariances(true_covariance, "true_covariance")
+        if true_mean.shape != (d,) or true_covariance.shape != (d, d):
+            raise ValueError(f"true_mean and true_covariance must have shapes ({d},) and "
+                             f"({d}, {d}) for X_pred with {d} features; got {true_mean.shape} "
+                             f"and {true_covariance.shape}.")
+        scale = common_scale(X_pred, true_mean, np.sqrt(np.abs(true_covariance)),
+                             bound=FOURTH_POWER_BOUND)
+        true_mean, true_covariance = true_mean / scale, true_covariance / scale / scale
     variance = np.trace(true_covariance)
     if not variance > 0:
         raise ValueError("The truth has zero variance, so BW2^2-UVP (which divides by it) is "
                          "undefined.")
-    mean, covariance = _sample_moments(X_pred)
-    error = bures_wasserstein(mean, covariance, true_mean, true_covariance)
+    mean, covariance = _sample_moments(X_pred / scale)
+    error = _bures_wasserstein(mean, covariance, true_mean, true_covariance)
     return float(100.0 * error / (0.5 * variance))
 
 
@@ -160,8 +193,8 @@ def conditional_bw_uvp(Y_pred, true_means, true_covariances, target_variance):
                          f"got {Y_pred.shape}.")
     if not np.all(np.isfinite(Y_pred)):
         raise ValueError("Y_pred contains NaN or infinity.")
-    if not (np.ndim(target_variance) == 0 and 0 < target_variance < np.inf):
-        raise ValueError(f"target_variance must be a positive number, got {target_variance}.")
+    if not (isinstance(target_variance, Real) and 0 < target_variance < np.inf):
+        raise ValueError(f"target_variance must be a positive number, got {target_variance!r}.")
     n_points, _, d = Y_pred.shape
     true_means = _check_means(true_means, "true_means")
     true_covariances = _check_covariances(true_covariances, "true_covariances")
@@ -169,6 +202,10 @@ def conditional_bw_uvp(Y_pred, true_means, true_covariances, target_variance):
         raise ValueError(f"true_means and true_covariances must have shapes ({n_points}, {d}) "
                          f"and ({n_points}, {d}, {d}) for Y_pred of shape {Y_pred.shape}; got "
                          f"{true_means.shape} and {true_covariances.shape}.")
-    mean, covariance = _sample_moments(Y_pred)
-    errors = bures_wasserstein(mean, covariance, true_means, true_covariances)
-    return float(100.0 * np.mean(errors) / (0.5 * target_variance))
+    # A ratio of squared distances: the same on data divided by a power of two.
+    scale = common_scale(Y_pred, true_means, np.sqrt(np.abs(true_covariances)),
+                         np.sqrt(target_variance), bound=FOURTH_POWER_BOUND)
+    mean, covariance = _sample_moments(Y_pred / scale)
+    errors = _bures_wasserstein(mean, covariance, true_means / scale,
+                                true_covariances / scale / scale)
+    return float(100.0 * np.mean(errors) / (0.5 * target_variance / scale / scale))

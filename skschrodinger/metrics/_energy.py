@@ -11,23 +11,29 @@ def _as_sample(Z, name):
     return np.ascontiguousarray(Z)
 
 
-def common_scale(X, Y):
-    """A power of two near max |entry| of X and Y, to divide both by when it is extreme.
+def common_scale(*arrays, bound=1e100):
+    """A power of two near the largest |entry| of the arrays, to divide by when it is extreme.
 
-    Distances are homogeneous of degree one, so computing on X / s, Y / s and
-    multiplying by s is exact (s is a power of two) and keeps the squares inside
-    the double range. Returns 1 for ordinary magnitudes, so they are untouched.
+    Distances are homogeneous, so computing on X / s, Y / s and multiplying by
+    s (or s**2 for squared distances) is exact, s being a power of two, and keeps
+    the squares inside the double range. Returns 1 for magnitudes between
+    1 / ``bound`` and ``bound`` (1e100: squares stay below 1e200), so those are
+    untouched.
     """
-    largest = max(np.abs(X).max(initial=0.0), np.abs(Y).max(initial=0.0))
-    if largest == 0 or 1e-100 < largest < 1e100:
-        return 1.0
-    return float(2.0 ** np.round(np.log2(largest)))
+    largest = max(np.abs(np.asarray(a, dtype=float)).max(initial=0.0) for a in arrays)
+    if largest == 0 or 1.0 / bound < largest < bound:
+        return np.float64(1.0)
+    return np.float64(2.0) ** np.round(np.log2(largest))
 
 
-def finite_distance(value, name):
-    """The distance as a float; a FloatingPointError if it exceeds the double range."""
+def finite_distance(value, name, scale=1.0, power=1):
+    """``value * scale**power`` as a float; a FloatingPointError if it exceeds the double range."""
+    value = np.float64(value)
+    with np.errstate(over="ignore"):
+        for _ in range(power):  # not scale**power, which overflows before the product
+            value = value * scale
     if not np.isfinite(value):
-        raise FloatingPointError(f"The {name} exceeds the largest double ({value}).")
+        raise FloatingPointError(f"The {name} exceeds the largest double.")
     return float(value)
 
 
@@ -68,7 +74,7 @@ def energy_distance(X, Y):
     cross = mean_pairwise_distance(X, Y)
     within_x = mean_pairwise_distance(X, X)
     within_y = mean_pairwise_distance(Y, Y)
-    return finite_distance(scale * (2.0 * cross - within_x - within_y), "energy distance")
+    return finite_distance(2.0 * cross - within_x - within_y, "energy distance", scale)
 
 
 def half_energy_distance(X, Y):

@@ -50,7 +50,7 @@ def wasserstein2_distance(X, Y, *, weights_X=None, weights_Y=None):
     squared, log = ot.emd2(a, b, cost, numItermax=MAX_SIMPLEX_ITERATIONS, log=True)
     if log["warning"] is not None:
         raise RuntimeError(f"POT's exact solver did not finish: {log['warning']}")
-    return finite_distance(scale * np.sqrt(max(squared, 0.0)), "2-Wasserstein distance")
+    return finite_distance(np.sqrt(max(squared, 0.0)), "2-Wasserstein distance", scale)
 
 
 def _mixture_parameters(weights, means, variances):
@@ -60,11 +60,9 @@ def _mixture_parameters(weights, means, variances):
     if not weights.shape == means.shape == variances.shape or weights.ndim != 1:
         raise ValueError(f"weights, means and variances must be 1-D of one length, got shapes "
                          f"{weights.shape}, {means.shape}, {variances.shape}.")
-    if np.any(weights < 0) or not weights.sum() > 0 or not np.all(np.isfinite(means)) \
-            or not np.all((variances > 0) & np.isfinite(variances)):
-        raise ValueError("mixture weights must be non-negative with a positive sum, means "
-                         "finite and variances positive and finite.")
-    return weights / weights.sum(), means, variances
+    if not np.all(np.isfinite(means)) or not np.all((variances > 0) & np.isfinite(variances)):
+        raise ValueError("mixture means must be finite and variances positive and finite.")
+    return check_weights(weights, weights.shape[0], "weights"), means, variances
 
 
 def _mixture_cdf_and_partial_moment(z, weights, means, stds):
@@ -141,17 +139,22 @@ def wasserstein2_gaussian_mixture_1d(X, weights, means, variances):
     -------
     float
     """
+    if np.ndim(X) == 0:
+        raise ValueError(f"X must be a one-dimensional sample (an array), got {X!r}.")
     x = check_array(X, ensure_2d=False, dtype=np.float64, input_name="X")
     x = check_array(x.reshape(x.shape[0], -1) if x.ndim == 1 else x, dtype=np.float64,
                     input_name="X")
     if x.shape[1] != 1:
         raise ValueError(f"X must be one-dimensional, got {x.shape[1]} features.")
     weights, means, variances = _mixture_parameters(weights, means, variances)
-    # Centre everything on the mixture mean: the formula below subtracts second moments.
+    # Centre everything on the mixture mean: the formula below subtracts second moments;
+    # and divide by a power of two if the magnitudes are extreme (W2 is homogeneous).
     centre = weights @ means
     x = np.sort(x[:, 0]) - centre
     means = means - centre
     stds = np.sqrt(variances)
+    scale = common_scale(np.concatenate([x, means, stds])[:, None], stds[:, None])
+    x, means, stds = x / scale, means / scale, stds / scale
     n = x.shape[0]
     quantiles = gaussian_mixture_quantile_1d(np.arange(1, n) / n, weights, means, stds**2)
     _, moment = _mixture_cdf_and_partial_moment(quantiles, weights, means, stds)
@@ -159,4 +162,4 @@ def wasserstein2_gaussian_mixture_1d(X, weights, means, variances):
     partial = np.diff(np.concatenate([[0.0], moment, [total_first]]))
     second = weights @ (means**2 + stds**2)
     squared = np.mean(x**2) - 2.0 * x @ partial + second
-    return float(np.sqrt(max(squared, 0.0)))
+    return finite_distance(np.sqrt(max(squared, 0.0)), "2-Wasserstein distance", scale)
