@@ -33,7 +33,7 @@ Time per step is a mean over steps everywhere: ours is the whole run (the
 median over repeats) divided by the number of steps, after a warm-up fit so
 that no compilation is timed; the references time each step. Our kernels
 run on all cores (2 here) while NumPy's element-wise ``logsumexp`` runs on
-one, so ours is also timed on one numba thread ("1 thread"), and the
+one, so ours is also timed on one kernel thread (``n_jobs=1``, "1 thread"), and the
 NumPy ratio is given for both. At n = 2000 the NumPy reference runs its
 first 50 steps only and POT is not run (its hundreds of dense iterations
 per step take minutes).
@@ -44,7 +44,6 @@ the paper's comparison, is reported for accuracy.
 import time
 import warnings
 
-import numba
 import numpy as np
 import ot
 from scipy.special import logsumexp
@@ -124,16 +123,13 @@ def pot_reference(X, functional, n_steps):
 
 
 def run_ours(X, functional, scheme, repeats, threads=None):
-    """Fit ``repeats`` times (on ``threads`` numba threads); the model and the median time."""
+    """Fit ``repeats`` times (on ``threads`` kernel threads); the model and the median time."""
     times, model = [], None
-    all_threads = numba.get_num_threads()
-    numba.set_num_threads(threads or all_threads)
     for _ in range(repeats):
         start = time.perf_counter()
         model = IteratedBridgeFlow(epsilon=EPSILON, t_max=T_MAX, functional=functional,
-                                   scheme=scheme).fit(X)
+                                   scheme=scheme, n_jobs=threads).fit(X)
         times.append(time.perf_counter() - start)
-    numba.set_num_threads(all_threads)
     return model, float(np.median(times))
 
 
@@ -181,7 +177,7 @@ def flow_table(quick):
     table.notes.append(
         "W2: exact 1-D W2 of the particles to rho_t; t=0 is the initial sample's own error. "
         "Times are means per step; ratio = reference time per step / ours (same process, same "
-        f"scheme), on all numba threads and on one. The NumPy reference runs every step at "
+        f"scheme), on all kernel threads and on one. The NumPy reference runs every step at "
         f"n={FULL_REFERENCE_SIZE} (its W2 row) and the first {CUT_REFERENCE_STEPS} above; POT "
         f"runs {POT_STEPS} warm steps at n={FULL_REFERENCE_SIZE} only (median iterations per "
         f"step, capped at {POT_MAX_ITER}; its own stopping rule)."
