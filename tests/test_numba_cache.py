@@ -14,9 +14,11 @@ another module (numba does not invalidate a cached caller when a callee in
 another file changes).
 """
 
+import importlib
 import inspect
 import os
 from pathlib import Path
+import pkgutil
 import random
 import subprocess
 import sys
@@ -57,10 +59,10 @@ def test_any_order_of_first_compilation_across_processes(order, tmp_path):
 
 
 def _kernel_dispatchers():
-    for module_name in ("_bridge", "_distance", "_logsumexp", "_mixture"):
-        module = getattr(kernels_package, module_name)
+    for info in pkgutil.iter_modules(kernels_package.__path__):
+        module = importlib.import_module(f"{kernels_package.__name__}.{info.name}")
         for name, value in vars(module).items():
-            if isinstance(value, CPUDispatcher):
+            if isinstance(value, CPUDispatcher) and inspect.getmodule(value.py_func) is module:
                 yield module, name, value
 
 

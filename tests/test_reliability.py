@@ -409,13 +409,16 @@ def test_n_jobs_zero_is_refused():
 
 
 # ----------------------------------------------- no RuntimeWarning from normal calls
-@pytest.mark.parametrize("params", [
-    {}, {"covariance_type": "full"}, {"covariance_type": "spherical"}, {"init": "annealed"},
-    {"init": "annealed", "covariance_type": "full"}, {"solver": "adam", "max_iter": 300},
+@pytest.mark.parametrize("params, n_seeds", [
+    ({}, 10), ({"covariance_type": "spherical"}, 10), ({"init": "annealed"}, 10),
+    ({"solver": "adam", "max_iter": 300}, 10),
+    # full covariances run to max_iter on these degenerate problems: fewer seeds
+    ({"covariance_type": "full"}, 3), ({"init": "annealed", "covariance_type": "full"}, 3),
 ])
-def test_lightsb_on_two_rows_per_snapshot_warns_of_nothing_numerical(params):
+def test_lightsb_on_two_rows_per_snapshot_warns_of_nothing_numerical(params, n_seeds):
+    """The empirical loss is unbounded below here: components shrink onto single points."""
     rng = np.random.default_rng(0)
-    for seed in range(3):
+    for seed in range(n_seeds):
         with warnings.catch_warnings():
             warnings.simplefilter("error", RuntimeWarning)
             warnings.simplefilter("ignore", ConvergenceWarning)
