@@ -26,6 +26,7 @@ from scipy.spatial.distance import cdist
 from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
+from ._numerics import row_norms
 from ._sinkhorn_iterations import (
     pair_marginal_error,
     sinkhorn_iterations,
@@ -113,12 +114,6 @@ def _warm_start(init, n, m):
     if len(init) != 2:
         raise ValueError(f"init must be a pair (f, g) of potentials, got {len(init)} items.")
     return _potential(init[0], n, "init[0] (f)"), _potential(init[1], m, "init[1] (g)")
-
-
-def _radius(Zc):
-    """max_i ||z_i|| of centred points, without overflow in the squares."""
-    scale = np.abs(Zc).max()
-    return 0.0 if scale == 0 else scale * np.sqrt(((Zc / scale) ** 2).sum(axis=1).max())
 
 
 def _check_cost_range(largest_distance, epsilon):
@@ -274,8 +269,8 @@ def sinkhorn(X, Y, epsilon, *, a=None, b=None, max_iter=1000, tol=1e-6, epsilon_
     mean_x, mean_y = a_ @ X, b_ @ Y
     Xc, Yc = X - mean_x, Y - mean_y
     shift = mean_x - mean_y
-    centred_distance = _radius(Xc) + _radius(Yc)
-    _check_cost_range(centred_distance + _radius(shift[None, :]), epsilon)
+    centred_distance = row_norms(Xc).max() + row_norms(Yc).max()
+    _check_cost_range(centred_distance + row_norms(shift[None, :]).max(), epsilon)
     # Translation: C(x, y) = C(xc, yc) + <xc, shift> - <yc, shift> + |shift|^2 / 2.
     ladder = ([] if init is not None
               else _epsilon_ladder(centred_distance, epsilon, epsilon_scaling))
@@ -283,10 +278,11 @@ def sinkhorn(X, Y, epsilon, *, a=None, b=None, max_iter=1000, tol=1e-6, epsilon_
     independent_start = init is None and not ladder and epsilon >= mean_cost
     if init is not None:
         f, g = _warm_start(init, X.shape[0], Y.shape[0])
+        f, g = f - Xc @ shift - 0.5 * shift @ shift, g + Yc @ shift  # the inverse of the end
         # (f + c, g - c) is the same plan: balance the gauge, so that a warm start with a
         # large offset between f and g does not cost the potentials their precision.
         gauge = 0.5 * (a_ @ f - b_ @ g)
-        f, g = f - gauge - Xc @ shift, g + gauge + Yc @ shift
+        f, g = f - gauge, g + gauge
     elif not independent_start:
         f, g = np.zeros(X.shape[0]), np.zeros(Y.shape[0])
     if backend == "pot":
@@ -384,7 +380,7 @@ def sinkhorn_symmetric(X, epsilon, *, a=None, max_iter=1000, tol=1e-6, init=None
     log_a = _log_weights(a, X.shape[0], "a")
     weights = np.exp(log_a)
     centred = X - weights @ X
-    _check_cost_range(2.0 * _radius(centred), epsilon)
+    _check_cost_range(2.0 * row_norms(centred).max(), epsilon)
     if init is not None:
         f = _potential(init, X.shape[0], "init")
     else:  # as in sinkhorn: the independent coupling's potential above the mean cost

@@ -228,3 +228,19 @@ def test_small_default_regressions_equal_scikit_learn_k_nearest_neighbours():
                         random_state=0).fit(X, y)
     np.testing.assert_allclose(fast.transform(X[:10]), slow.transform(X[:10]), atol=1e-12)
     np.testing.assert_allclose(fast.terminal_distances_, slow.terminal_distances_, atol=1e-12)
+
+
+def test_small_default_regressions_predict_in_bounded_memory():
+    import tracemalloc
+
+    from skschrodinger.estimators._dsb import _NeighbourMean
+
+    rng = np.random.default_rng(1)
+    model = _NeighbourMean(rng.normal(size=(64, 2)), rng.normal(size=(64, 2)), 8)
+    queries = rng.normal(size=(200_000, 2))
+    tracemalloc.start()
+    model.predict(queries)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    # the output (3.2 MB) and blocks of 2^20 distances (8 MB) and indices, not 200 000 x 64
+    assert peak < 40 * 2**20

@@ -56,13 +56,15 @@ def test_import_loads_neither_pot_nor_torch_nor_jax():
 
 
 # ----------------------------------------------------------- read-only install
-def _read_only_runner(tmp_path):
+def _read_only_runner(tmp_path, writable_temporary_folders=True):
     """A copy of the package in a read-only folder, and how to run Python against it.
 
     Root ignores file permissions, so as root the folder is made read-only by a
-    read-only bind mount in a private user and mount namespace (``unshare``);
-    otherwise by ``chmod``. HOME points into the read-only folder, so numba's
-    user-wide cache is unavailable too, and NUMBA_CACHE_DIR is unset.
+    read-only bind mount in a private user and mount namespace (``unshare``),
+    and so are /tmp and /var/tmp if ``writable_temporary_folders`` is false;
+    otherwise by ``chmod``, and the child's ``tempfile.tempdir`` points into
+    the read-only folder instead. HOME points into the read-only folder, so
+    numba's user-wide cache is unavailable too, and NUMBA_CACHE_DIR is unset.
     """
     site = tmp_path / "site"
     shutil.copytree(PACKAGE, site / "skschrodinger",
@@ -74,15 +76,21 @@ def _read_only_runner(tmp_path):
     if os.geteuid() != 0:
         for path in [site, *site.rglob("*")]:
             path.chmod(path.stat().st_mode & ~0o222)
-        return site, lambda code, tmpdir: run_python(code, {**env, "TMPDIR": str(tmpdir)},
-                                                     cwd=site)
+        # /tmp stays writable for us: point tempfile at the read-only folder instead
+        prefix = ("" if writable_temporary_folders else
+                  f"import tempfile; tempfile.tempdir = {str(site / 'home')!r}\n")
+        return site, lambda code, tmpdir: run_python(prefix + code,
+                                                     {**env, "TMPDIR": str(tmpdir)}, cwd=site)
     if shutil.which("unshare") is None or subprocess.run(
             ["unshare", "-r", "-m", "true"], capture_output=True).returncode != 0:
         pytest.skip("running as root without user namespaces: cannot make a folder read-only")
+    folders = [site] + ([] if writable_temporary_folders else
+                        [Path(p) for p in ("/tmp", "/var/tmp") if Path(p).is_dir()])
+    mounts = " && ".join(f'mount --bind "{f}" "{f}" && mount -o remount,bind,ro "{f}"'
+                         for f in folders)
 
     def run(code, tmpdir):
-        script = (f'mount --bind "{site}" "{site}" && mount -o remount,bind,ro "{site}" && '
-                  f'cd "{site}" && exec "{sys.executable}" -c "$0"')
+        script = f'{mounts} && cd "{site}" && exec "{sys.executable}" -c "$0"'
         return subprocess.run(["unshare", "-r", "-m", "sh", "-c", script, code],
                               capture_output=True, text=True, timeout=600,
                               env={**env, "TMPDIR": str(tmpdir)})
@@ -108,11 +116,9 @@ def test_read_only_install_caches_in_a_private_temporary_folder(tmp_path):
 
 
 def test_read_only_install_with_no_writable_folder_at_all_warns_once(tmp_path):
-    site, run = _read_only_runner(tmp_path)
-    # tempfile falls back to /tmp when TMPDIR is not writable, so point it at the
-    # read-only folder directly: then no cache folder can be found anywhere.
-    code = f"import tempfile; tempfile.tempdir = {str(site / 'skschrodinger')!r}\n" + FIT_BOTH
-    done = run(code, tmp_path)
+    """No writable package folder, home, TMPDIR, /tmp or /var/tmp: compile uncached."""
+    _, run = _read_only_runner(tmp_path, writable_temporary_folders=False)
+    done = run(FIT_BOTH, tmp_path / "site" / "home")
     assert done.returncode == 0, done.stderr[-3000:]
     assert "fitted" in done.stdout
     warnings = warning_lines(done.stderr)

@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from scipy.spatial.distance import cdist
 from scipy.special import logsumexp, softmax
 
@@ -147,3 +148,67 @@ def test_kernel_results_do_not_depend_on_the_number_of_threads():
         with kernel_threads(threads):
             for got, expected in zip(everything(), reference):
                 np.testing.assert_array_equal(got, expected)
+
+
+def test_kernels_run_in_threads_that_outlive_the_main_thread():
+    """A ThreadPoolExecutor is shut down when the main thread ends; the kernels' pool is not."""
+    code = (
+        "import threading, time\n"
+        "import numpy as np\n"
+        "from skschrodinger.entropic_ot import sinkhorn\n"
+        "rng = np.random.default_rng(0)\n"
+        "X, Y = rng.normal(size=(300, 2)), rng.normal(size=(300, 2))\n"
+        "sinkhorn(X[:40], Y[:40], 1.0, n_jobs=2)\n"
+        "def later():\n"
+        "    time.sleep(0.5)\n"
+        "    print(sinkhorn(X, Y, 1.0, n_jobs=2).converged, flush=True)\n"
+        "threading.Thread(target=later).start()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0 and done.stdout.strip() == "True", done.stderr[-2000:]
+
+
+def test_concurrent_calls_with_different_thread_counts_agree_with_sequential_ones():
+    import threading
+
+    from skschrodinger.entropic_ot import sinkhorn
+
+    rng = np.random.RandomState(6)
+    problems = [(rng.randn(700, 3), rng.randn(600, 3) + 1) for _ in range(6)]
+    expected = [sinkhorn(X, Y, 0.5, n_jobs=1).f for X, Y in problems]
+    results, errors = [None] * 6, []
+
+    def solve(i):
+        try:
+            results[i] = sinkhorn(*problems[i], 0.5, n_jobs=1 + i).f  # grows the pool as it goes
+        except BaseException as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=solve, args=(i,)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    for got, want in zip(results, expected):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_a_failing_block_stops_the_others_and_raises_in_the_caller():
+    from skschrodinger.kernels._parallel import kernel_threads, run_blocks
+
+    import time
+
+    calls = []
+
+    def kernel(first, last):
+        calls.append(first)
+        if first == 0:
+            raise ZeroDivisionError("block 0")
+        time.sleep(0.05)
+
+    with kernel_threads(3):  # 120 blocks in 12 turns of 10
+        with pytest.raises(ZeroDivisionError, match="block 0"):
+            run_blocks(kernel, 120)
+    assert len(calls) <= 6  # the other two threads stopped after their current turn

@@ -544,3 +544,58 @@ def test_datasets_and_metrics_reject_bad_arguments_by_name(call, message):
 def test_mixture_weights_are_normalised_without_overflow():
     law = datasets.GaussianMixtureLaw([1e308, 1e308], [[0.0], [1.0]], [[[1.0]], [[1.0]]])
     np.testing.assert_array_equal(law.weights, [0.5, 0.5])
+
+
+def test_overlapping_blas_limits_in_two_threads_restore_the_thread_count():
+    import threading
+
+    from threadpoolctl import threadpool_info
+
+    from skschrodinger._threads import single_threaded_blas
+
+    def blas_threads():
+        return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+
+    before = blas_threads()
+    if not before or max(before) == 1:
+        pytest.skip("BLAS runs one thread here: nothing to restore")
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+
+    def a():
+        with single_threaded_blas():
+            a_in.set()
+            b_in.wait()
+        a_out.set()
+
+    def b():
+        a_in.wait()
+        with single_threaded_blas():
+            b_in.set()
+            a_out.wait()  # A leaves first, then B: the order that left one thread for good
+            assert max(blas_threads()) == 1
+
+    threads = [threading.Thread(target=a), threading.Thread(target=b)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert blas_threads() == before
+
+
+def test_lightsb_restarts_in_joblib_threads_keep_n_jobs(monkeypatch):
+    from joblib import parallel_config
+
+    from skschrodinger.estimators import _lightsb
+    from skschrodinger.kernels._parallel import current_threads
+
+    seen, minimise = [], _lightsb._minimise
+
+    def recording(*args, **kwargs):
+        seen.append(current_threads())
+        return minimise(*args, **kwargs)
+
+    monkeypatch.setattr(_lightsb, "_minimise", recording)
+    X, y, _ = make_gaussian_bridge(60, 2, random_state=0)
+    with parallel_config(backend="threading", n_jobs=2):
+        LightSBTransport(n_components=2, n_init=4, max_iter=10, n_jobs=1, random_state=0).fit(X, y)
+    assert seen == [1, 1, 1, 1]

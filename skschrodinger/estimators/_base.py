@@ -32,6 +32,7 @@ from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._numerics import common_scale
 from .._threads import single_threaded_blas
 from .._validation import (
     check_not_annotated_data,
@@ -154,11 +155,14 @@ def standardisation(source, target):
     """Means of the two samples and their pooled scale: the root mean per-feature variance.
 
     The scale is 1 when both samples are constant. Translating the data moves
-    the means only; scaling it by s scales the scale by s.
+    the means only; scaling it by s scales the scale by s. Extreme magnitudes
+    are divided by a power of two first, so the squares cannot overflow.
     """
+    factor = common_scale(source, target)
+    source, target = source / factor, target / factor
     source_mean, target_mean = source.mean(axis=0), target.mean(axis=0)
     scale = np.sqrt(0.5 * (source.var(axis=0).mean() + target.var(axis=0).mean()))
-    return source_mean, target_mean, float(scale) if scale > 0 else 1.0
+    return factor * source_mean, factor * target_mean, float(factor * scale) if scale > 0 else 1.0
 
 
 class BaseBridge(OneToOneFeatureMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta):

@@ -22,6 +22,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._numerics import row_norms
 from .._targets import GaussianTarget
 from .._validation import check_not_annotated_data, check_scalar_time
 from ..entropic_ot import sinkhorn_symmetric
@@ -99,7 +100,7 @@ class FlowStepLink(BridgeLink):
         return self._capped(self.coefficient * (mean - X)), log_normaliser
 
     def _capped(self, displacement):
-        norms = _row_norms(displacement)
+        norms = row_norms(displacement)
         over = norms > self.max_displacement
         displacement[over] *= (self.max_displacement / norms[over])[:, None]
         return displacement
@@ -122,13 +123,6 @@ class FlowStepLink(BridgeLink):
     def drift(self, X, s):
         """S(x) - x per unit local time (the flow's velocity times the step h)."""
         return self.mean(X) - X
-
-
-def _row_norms(Z):
-    """||z_i|| of each row, without overflow in the squares (hypot-like scaling)."""
-    scale = np.abs(Z).max(axis=1)
-    safe = np.where(scale > 0, scale, 1.0)
-    return scale * np.sqrt(((Z / safe[:, None]) ** 2).sum(axis=1))
 
 
 class _CallableScore:
@@ -494,7 +488,7 @@ class IteratedBridgeFlow(BaseBridge):
             splitting = target is not None and self.scheme != "surrogate"
             link = FlowStepLink(smoother, coefficient, step, target.score if splitting else None)
             displacement, log_normaliser = link.displacement_and_log_normaliser(X)
-            link.max_displacement = _row_norms(displacement).max()
+            link.max_displacement = row_norms(displacement).max()
             own = smoother.log_weights + smoother.potential / smoother.epsilon
             # A probability: at tiny kernel widths the difference is all rounding, and > 0.
             self_weights[k] = np.mean(np.exp(np.minimum(own - log_normaliser, 0.0)))

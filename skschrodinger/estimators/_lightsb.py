@@ -13,6 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._threads import single_threaded_blas
 from .._validation import check_snapshot_times
+from ..kernels import kernel_threads
 from ._base import SCORE_SEED, SnapshotBridge, StandardisedLink, standardisation
 from ..datasets import GaussianBridge
 from ._lightsb_model import MixtureParameterisation, SampleBatch, rescale_epsilon
@@ -246,7 +247,7 @@ class LightSBTransport(SnapshotBridge):
                 jobs.append((index, delayed(_fit_restart)(
                     param, batch, start, seed, self.solver, max_iter, self.tol,
                     self.batch_size, self.learning_rate, self.init, self.init_scale,
-                    self.verbose, f"[LightSB link {index}] ")))
+                    self.n_jobs, self.verbose, f"[LightSB link {index}] ")))
         results = Parallel()(job for _, job in jobs)
         best = {}
         for (index, _), (loss, result) in zip(jobs, results):
@@ -332,7 +333,7 @@ class LightSBTransport(SnapshotBridge):
 
 def _standardised_epsilon(epsilon, scale):
     """epsilon / scale^2, refused where the closed forms would over- or underflow."""
-    standardised = epsilon / scale**2
+    standardised = epsilon / scale / scale  # not scale**2, which overflows for 1e160
     if not STANDARDISED_EPSILON_RANGE[0] < standardised < STANDARDISED_EPSILON_RANGE[1]:
         raise ValueError(
             f"epsilon={epsilon:.3g} is {standardised:.3g} times the data's squared scale "
@@ -344,14 +345,18 @@ def _standardised_epsilon(epsilon, scale):
 
 
 def _fit_restart(param, batch, start, seed, solver, max_iter, tol, batch_size,
-                 learning_rate, init, init_scale, verbose, prefix):
-    """One restart of the LightSB fit of one link; returns (full-batch loss, result)."""
+                 learning_rate, init, init_scale, n_jobs, verbose, prefix):
+    """One restart of the LightSB fit of one link; returns (full-batch loss, result).
+
+    ``n_jobs`` is passed along because joblib's workers (threads or processes)
+    do not inherit the caller's kernel-thread setting.
+    """
     rng = np.random.RandomState(seed)
     # The diagonal loss runs in parallel numba kernels; BLAS threads left
     # spinning by the solver's own linear algebra would compete with them.
     blas_limit = (nullcontext() if param.covariance_type == "full"
                   else single_threaded_blas())
-    with blas_limit:
+    with blas_limit, kernel_threads(n_jobs):
         if start is None and init == "annealed":
             start = _annealed_start(param, batch, rng, solver, max_iter, tol, batch_size,
                                     learning_rate, verbose, prefix)

@@ -30,7 +30,7 @@ from ._base import BridgeLink
 
 LOG_2PI = np.log(2.0 * np.pi)
 LOG_SLOPE_BOUNDS = (np.log(1e-8), np.log(1e8))
-"""log of the smallest and largest eigenvalue of S_k the fit may reach."""
+"""log of the smallest and largest entry of a diagonal S_k the fit may reach."""
 
 
 class LightSBPotential(BridgeLink):
@@ -230,15 +230,17 @@ class MixtureParameterisation:
         }[covariance_type]
 
     def bounds(self):
-        """(lower, upper) of each entry of theta: the eigenvalues of S_k lie in [1e-8, 1e8].
+        """(lower, upper) of each entry of theta: S_k's scale is bounded to [1e-8, 1e8].
 
         The empirical loss is unbounded below: a component shrinking onto one
         target point sends log v there to infinity, as a Gaussian mixture's
         likelihood does (which sklearn's ``reg_covar`` prevents). S_k is a
         slope in the standardised coordinates of the fit, of order one, so
         the bounds only keep the optimiser out of that degenerate corner
-        (and exp out of overflow). For "full" they bound the log-diagonal of
-        the Cholesky factor.
+        (and exp out of overflow): the entries (spherical, diagonal) lie in
+        [1e-8, 1e8]; for "full" the diagonal of the Cholesky factor lies in
+        [1e-4, 1e4], which bounds det S_k, and with it the loss, but not each
+        eigenvalue.
         """
         K, d = self.n_components, self.n_features
         lower = np.full(K + K * d + self.n_covariance_parameters, -np.inf)

@@ -63,12 +63,13 @@ def kernel(function=None, **options):
 
 def _private_cache_directory():
     """``<tmp>/skschrodinger-numba-<uid>``, if it is (or can be made) this user's alone."""
-    if _fallback["directory"] is not None:
-        return _fallback["directory"]
+    if _fallback["directory"] is not None:  # decided by an earlier kernel (False: none)
+        return _fallback["directory"] or None
+    _fallback["directory"] = False
     owner = os.getuid() if hasattr(os, "getuid") else None
     name = f"skschrodinger-numba-{'user' if owner is None else owner}"
-    directory = Path(tempfile.gettempdir()) / name
     try:
+        directory = Path(tempfile.gettempdir()) / name  # raises if no folder is writable
         directory.mkdir(mode=0o700, exist_ok=True)
         info = directory.lstat()
         private = (stat.S_ISDIR(info.st_mode) and not info.st_mode & 0o022

@@ -17,20 +17,22 @@ so ``threads=1`` never touches the pool. The pool is rebuilt after ``fork``
 How many threads: :func:`kernel_threads` sets it for a block of code (the
 estimators' ``n_jobs``); otherwise numba's own setting, ``NUMBA_NUM_THREADS``
 (all cores, or what joblib's process workers were given).
+``numba.set_num_threads`` does not apply: no kernel is a numba parallel
+function.
 """
 
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, wait
 from contextlib import contextmanager
 from contextvars import ContextVar
 import itertools
 import os
+import queue
 import threading
 
 import numba
 
 _requested = ContextVar("skschrodinger_kernel_threads", default=None)
-_pool = {"executor": None, "size": 0}
-_pool_lock = threading.Lock()
+_pool = {"tasks": queue.SimpleQueue(), "workers": [], "lock": threading.Lock()}
 BLOCKS_PER_TASK_TARGET = 4
 """Each thread takes about this many turns, so a slow thread delays the call little."""
 
@@ -79,20 +81,38 @@ def current_threads():
     return resolve_threads(None) if requested is None else requested
 
 
-def _executor(workers):
-    with _pool_lock:
-        if _pool["size"] < workers:
-            previous = _pool["executor"]
-            _pool["executor"] = ThreadPoolExecutor(max_workers=workers,
-                                                   thread_name_prefix="skschrodinger-kernel")
-            _pool["size"] = workers
-            if previous is not None:
-                previous.shutdown(wait=False)
-        return _pool["executor"]
+def _serve(tasks):
+    while True:
+        function, future = tasks.get()
+        try:
+            function()
+        except BaseException as error:  # handed to the caller, which re-raises it
+            future.set_exception(error)
+        else:
+            future.set_result(None)
+
+
+def _submit(function, workers):
+    """Run ``function`` on the pool, which is grown to at least ``workers`` threads.
+
+    The threads are daemons that live as long as the process: a pool is never
+    shut down (so no call can find it shut, after the main thread ended or
+    while another call grows it) and only grows, under a lock.
+    """
+    future = Future()
+    with _pool["lock"]:
+        while len(_pool["workers"]) < workers:
+            thread = threading.Thread(target=_serve, args=(_pool["tasks"],), daemon=True,
+                                      name=f"skschrodinger-kernel-{len(_pool['workers'])}")
+            thread.start()
+            _pool["workers"].append(thread)
+        _pool["tasks"].put((function, future))
+    return future
 
 
 def _forget_pool():
-    _pool["executor"], _pool["size"] = None, 0
+    # The threads do not survive fork; neither may a lock held by one of them.
+    _pool.update(tasks=queue.SimpleQueue(), workers=[], lock=threading.Lock())
 
 
 if hasattr(os, "register_at_fork"):
@@ -100,24 +120,34 @@ if hasattr(os, "register_at_fork"):
 
 
 def run_blocks(kernel, n_blocks, *args):
-    """Call ``kernel(first, last, *args)`` on ranges covering ``[0, n_blocks)``, in parallel."""
+    """Call ``kernel(first, last, *args)`` on ranges covering ``[0, n_blocks)``, in parallel.
+
+    If a call raises, the other threads stop taking blocks, and the exception
+    is raised here once every thread has stopped.
+    """
     threads = min(current_threads(), n_blocks)
     if threads <= 1:
         kernel(0, n_blocks, *args)
         return
     step = max(1, n_blocks // (threads * BLOCKS_PER_TASK_TARGET))
     turns = itertools.count()  # next() on a count is atomic in CPython
+    failed = threading.Event()
 
     def work():
-        while True:
-            first = next(turns) * step
-            if first >= n_blocks:
-                return
-            kernel(first, min(first + step, n_blocks), *args)
+        try:
+            while not failed.is_set():
+                first = next(turns) * step
+                if first >= n_blocks:
+                    return
+                kernel(first, min(first + step, n_blocks), *args)
+        except BaseException:
+            failed.set()
+            raise
 
-    futures = [_executor(threads - 1).submit(work) for _ in range(threads - 1)]
+    futures = [_submit(work, threads - 1) for _ in range(threads - 1)]
     try:
         work()
     finally:
-        for future in futures:
-            future.result()
+        wait(futures)
+    for future in futures:
+        future.result()  # re-raises a worker's exception

@@ -5,7 +5,7 @@ from numbers import Real
 import numpy as np
 from sklearn.utils import check_array
 
-from ._energy import common_scale, finite_distance
+from .._numerics import common_scale, finite_distance
 
 
 FOURTH_POWER_BOUND = 1e50
@@ -30,14 +30,16 @@ def _check_covariances(cov, name):
                          f"{cov.shape}.")
     if not np.all(np.isfinite(cov)):
         raise ValueError(f"{name} contains NaN or infinity.")
-    size = np.abs(cov).max() if cov.size else 0.0
-    if np.abs(cov - np.swapaxes(cov, -1, -2)).max(initial=0.0) > SYMMETRY_TOLERANCE * size:
+    size = np.abs(cov).max(axis=(-2, -1), initial=0.0)  # per matrix of a stack
+    with np.errstate(over="ignore"):  # an overflowing difference is asymmetric anyway
+        asymmetry = np.abs(cov - np.swapaxes(cov, -1, -2)).max(axis=(-2, -1), initial=0.0)
+    if np.any(asymmetry > SYMMETRY_TOLERANCE * size):
         raise ValueError(f"{name} must be symmetric.")
     cov = 0.5 * cov + 0.5 * np.swapaxes(cov, -1, -2)
-    smallest = np.linalg.eigvalsh(cov).min(initial=0.0)
-    if smallest < -SYMMETRY_TOLERANCE * size:
+    smallest = np.linalg.eigvalsh(cov).min(axis=-1, initial=np.inf)
+    if np.any(smallest < -SYMMETRY_TOLERANCE * size):
         raise ValueError(f"{name} must be positive semi-definite; it has the eigenvalue "
-                         f"{smallest:.3g}.")
+                         f"{np.min(smallest):.3g}.")
     return cov
 
 

@@ -3,38 +3,13 @@
 import numpy as np
 from sklearn.utils import check_array
 
+from .._numerics import common_scale, finite_distance
 from ..kernels import mean_pairwise_distance
 
 
 def _as_sample(Z, name):
     Z = check_array(Z, dtype=np.float64, ensure_min_samples=1, input_name=name)
     return np.ascontiguousarray(Z)
-
-
-def common_scale(*arrays, bound=1e100):
-    """A power of two near the largest |entry| of the arrays, to divide by when it is extreme.
-
-    Distances are homogeneous, so computing on X / s, Y / s and multiplying by
-    s (or s**2 for squared distances) is exact, s being a power of two, and keeps
-    the squares inside the double range. Returns 1 for magnitudes between
-    1 / ``bound`` and ``bound`` (1e100: squares stay below 1e200), so those are
-    untouched.
-    """
-    largest = max(np.abs(np.asarray(a, dtype=float)).max(initial=0.0) for a in arrays)
-    if largest == 0 or 1.0 / bound < largest < bound:
-        return np.float64(1.0)
-    return np.float64(2.0) ** np.round(np.log2(largest))
-
-
-def finite_distance(value, name, scale=1.0, power=1):
-    """``value * scale**power`` as a float; a FloatingPointError if it exceeds the double range."""
-    value = np.float64(value)
-    with np.errstate(over="ignore"):
-        for _ in range(power):  # not scale**power, which overflows before the product
-            value = value * scale
-    if not np.isfinite(value):
-        raise FloatingPointError(f"The {name} exceeds the largest double.")
-    return float(value)
 
 
 def energy_distance(X, Y):

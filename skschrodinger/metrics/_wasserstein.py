@@ -5,8 +5,8 @@ from scipy.spatial.distance import cdist
 from scipy.special import ndtr
 from sklearn.utils import check_array
 
+from .._numerics import common_scale, finite_distance
 from .._validation import check_weights
-from ._energy import common_scale, finite_distance
 
 #: Network-simplex iteration cap; POT's default (1e5) stops early above ~1000 points.
 MAX_SIMPLEX_ITERATIONS = 10**8
