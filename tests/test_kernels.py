@@ -210,5 +210,5 @@ def test_a_failing_block_stops_the_others_and_raises_in_the_caller():
 
     with kernel_threads(3):  # 120 blocks in 12 turns of 10
         with pytest.raises(ZeroDivisionError, match="block 0"):
-            run_blocks(kernel, 120)
+            run_blocks(kernel, 120, work=1e12)
     assert len(calls) <= 6  # the other two threads stopped after their current turn

@@ -385,12 +385,14 @@ def test_dates_as_snapshot_times_are_refused_with_how_to_convert():
 
 # ------------------------------------------------------------------ n_jobs
 @pytest.mark.parametrize("make", [
-    lambda n_jobs: LightSBTransport(n_components=3, max_iter=30, random_state=0, n_jobs=n_jobs),
+    lambda n_jobs: LightSBTransport(n_components=10, max_iter=30, random_state=0,
+                                    n_jobs=n_jobs),
     lambda n_jobs: SinkhornBridge(epsilon=0.3, n_jobs=n_jobs),
     lambda n_jobs: IteratedBridgeFlow(epsilon=0.05, t_max=0.2, n_jobs=n_jobs),
 ])
 def test_results_do_not_depend_on_the_number_of_threads(make):
-    X, y, _ = make_gaussian_bridge(300, 3, random_state=0)
+    # 3000 rows per snapshot: enough work per kernel call for several threads
+    X, y, _ = make_gaussian_bridge(3000, 3, random_state=0)
     fit = (lambda model: model.fit(X[y == 0])) if "Flow" in type(make(1)).__name__ else (
         lambda model: model.fit(X, y))
     reference = fit(make(1))

@@ -1,6 +1,6 @@
 """Transport estimators sharing the bridge API of :class:`BaseBridge`."""
 
-from ._base import BaseBridge, BridgeLink, SnapshotBridge
+from ._base import BaseBridge, BridgeLink, SnapshotBridge, StandardisedLink
 from ._dsb import DSBLink, DSBTransport
 from ._iterated import FlowStepLink, IteratedBridgeFlow
 from ._lightsb import LightSBTransport
@@ -19,4 +19,5 @@ __all__ = [
     "LightSBTransport",
     "SinkhornBridge",
     "SnapshotBridge",
+    "StandardisedLink",
 ]

@@ -95,10 +95,8 @@ class LightSBTransport(SnapshotBridge):
         by factors of sqrt(10) down to ``epsilon``, refitting at each step
         from the previous solution moved to the new epsilon with the same
         Schrödinger potential. It costs a few extra fits but avoids the
-        collapse onto a single Gaussian that the published start falls into
-        at small epsilon relative to the data's spread: on the EOT benchmark
-        (d=16, epsilon=0.1, K=5 full) cBW2^2-UVP 0.24 % instead of 0.47 %,
-        and at epsilon=1 0.35 % instead of 1.9 % (noise floor 0.27 %).
+        poor basins that the published start stops in at small epsilon
+        relative to the data's spread (see :doc:`/estimators/lightsb`).
         Each annealing stage runs the chosen solver, so with "adam" it
         multiplies the number of steps.
     init_scale : float, default=0.1
@@ -118,7 +116,7 @@ class LightSBTransport(SnapshotBridge):
 
     Attributes
     ----------
-    links_ : list of StandardisedLink
+    links_ : list of :class:`~skschrodinger.estimators.StandardisedLink`
         Each link's :class:`~skschrodinger.estimators.LightSBPotential`
         (``link.link``), fitted on the link's snapshots centred at their
         means and divided by their pooled scale (``link.source_mean``,
@@ -274,7 +272,8 @@ class LightSBTransport(SnapshotBridge):
         """The fitted potential of each link in the coordinates of the data.
 
         Each :class:`~skschrodinger.estimators.LightSBPotential` is the exact
-        change of variables (:meth:`LightSBPotential.affine`) of the link's
+        change of variables
+        (:meth:`~skschrodinger.estimators.LightSBPotential.affine`) of the link's
         potential, which was fitted on standardised snapshots; its
         ``means`` r_k and ``log_weights`` are in the data's units (the S_k do
         not change). For inspection: the estimator's own predictions evaluate

@@ -62,5 +62,5 @@ def brownian_bridge_paths(start, end, times, epsilon, normals):
     n = start.shape[0]
     paths = np.empty(normals.shape)
     run_blocks(_bridge_path_rows, (n + ROWS_PER_BLOCK - 1) // ROWS_PER_BLOCK, start, end, times,
-               float(epsilon), normals, paths)
+               float(epsilon), normals, paths, work=4 * normals.size)
     return paths

@@ -38,5 +38,6 @@ def mean_pairwise_distance(X, Y):
     """
     n, m = X.shape[0], Y.shape[0]
     row_sums = np.empty(n)
-    run_blocks(_distance_row_sums, (n + ROWS_PER_BLOCK - 1) // ROWS_PER_BLOCK, X, Y, row_sums)
+    run_blocks(_distance_row_sums, (n + ROWS_PER_BLOCK - 1) // ROWS_PER_BLOCK, X, Y, row_sums,
+               work=n * m * (X.shape[1] + 4))
     return row_sums.sum() / (n * m)

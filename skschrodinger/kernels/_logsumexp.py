@@ -47,6 +47,8 @@ _LN2_HIGH = 6.93147180369123816490e-01
 _LN2_LOW = 1.90821492927058770002e-10
 _EXPONENT_BIAS = 4503599627371519.0
 """2**52 + 1023: adding it to an integer-valued float k puts k + 1023 in the low mantissa bits."""
+EXP_COST = 8
+"""The polynomial exp of ``_exp_sum``, in multiply-adds (for the threads' work estimate)."""
 _EXP_FLOOR = -708.0
 """Arguments are clipped here (exp(-708) ~ 3e-308, still a normal float)."""
 
@@ -137,6 +139,11 @@ def _row_tiles(n):
     return (n + TILE_ROWS - 1) // TILE_ROWS
 
 
+def _work(U, V):
+    """Multiply-adds of one pass over the logits (1): an inner product and an exp each."""
+    return U.shape[0] * V.shape[0] * (U.shape[1] + EXP_COST)
+
+
 @kernel(fastmath=FAST_MATH)
 def _logsumexp_tiles(first, last, U, V, VT, c, scale, lse):
     """Row tiles ``first:last`` of :func:`bilinear_logsumexp`, written into ``lse``."""
@@ -178,7 +185,8 @@ def bilinear_logsumexp(U, V, VT, c, scale):
     lse : ndarray of shape (n,)
     """
     lse = np.empty(U.shape[0])
-    run_blocks(_logsumexp_tiles, _row_tiles(U.shape[0]), U, V, VT, c, float(scale), lse)
+    run_blocks(_logsumexp_tiles, _row_tiles(U.shape[0]), U, V, VT, c, float(scale), lse,
+               work=_work(U, V))
     return lse
 
 
@@ -233,7 +241,7 @@ def bilinear_softmax_mean(U, V, VT, c, scale):
     """
     lse, mean = np.empty(U.shape[0]), np.empty(U.shape)
     run_blocks(_softmax_mean_tiles, _row_tiles(U.shape[0]), U, V, VT, c, float(scale), lse,
-               mean)
+               mean, work=2 * _work(U, V))
     return lse, mean
 
 
@@ -295,5 +303,5 @@ def bilinear_softmax_draw(U, V, VT, c, scale, lse, uniforms):
     """
     columns = np.empty(U.shape[0], dtype=np.int64)
     run_blocks(_softmax_draw_tiles, _row_tiles(U.shape[0]), U, V, VT, c, float(scale), lse,
-               uniforms, columns)
+               uniforms, columns, work=_work(U, V))
     return columns

@@ -88,7 +88,8 @@ def diagonal_quadratic_log_softmax(X, A, B, b):
     """
     n = X.shape[0]
     lse, log_resp = np.empty(n), np.empty((n, b.shape[0]))
-    run_blocks(_log_softmax_blocks, _row_blocks(n), X, A, B, b, lse, log_resp)
+    run_blocks(_log_softmax_blocks, _row_blocks(n), X, A, B, b, lse, log_resp,
+               work=2 * X.size * b.shape[0])
     return lse, log_resp
 
 
@@ -126,7 +127,7 @@ def diagonal_conditional_mean(X, A, B, b, means, slopes):
     """
     out = np.empty(X.shape)
     run_blocks(_conditional_mean_blocks, _row_blocks(X.shape[0]), X, A, B, b, means, slopes,
-               out)
+               out, work=4 * X.size * b.shape[0])
     return out
 
 
@@ -186,7 +187,7 @@ def diagonal_quadratic_moments(X, A, B, b):
     M1_parts = np.zeros((n_chunks, K, d))
     M2_parts = np.zeros((n_chunks, K, d))
     run_blocks(_moment_chunks, n_chunks, X, A, B, b, chunk, lse_parts, W_parts, M1_parts,
-               M2_parts)
+               M2_parts, work=5 * X.size * K)
     # Summed in chunk order (np.add.reduce along axis 0), whatever thread filled each chunk.
     return (lse_parts.sum() / n, W_parts.sum(axis=0) / n, M1_parts.sum(axis=0) / n,
             M2_parts.sum(axis=0) / n)
@@ -202,7 +203,8 @@ def log_softmax_rows(logits):
     """Row-wise log-sum-exp and log-softmax of precomputed logits of shape (n, K)."""
     n, K = logits.shape
     lse, log_resp = np.empty(n), np.empty((n, K))
-    run_blocks(_precomputed_log_softmax_blocks, _row_blocks(n), logits, lse, log_resp)
+    run_blocks(_precomputed_log_softmax_blocks, _row_blocks(n), logits, lse, log_resp,
+               work=8 * logits.size)
     return lse, log_resp
 
 
@@ -236,7 +238,8 @@ def draw_components(log_resp, uniforms):
     labels : ndarray of shape (n,), int64
     """
     labels = np.empty(log_resp.shape[0], dtype=np.int64)
-    run_blocks(_draw_blocks, _row_blocks(log_resp.shape[0]), log_resp, uniforms, labels)
+    run_blocks(_draw_blocks, _row_blocks(log_resp.shape[0]), log_resp, uniforms, labels,
+               work=8 * log_resp.size)
     return labels
 
 
@@ -312,7 +315,7 @@ def diagonal_bridge_mean(X, s, r, log_weights, t, epsilon):
     """
     out = np.empty(X.shape)
     run_blocks(_bridge_mean_blocks, _row_blocks(X.shape[0]), X, s, r, log_weights, float(t),
-               float(epsilon), out)
+               float(epsilon), out, work=4 * X.size * s.shape[0])
     return out
 
 
@@ -345,5 +348,5 @@ def diagonal_bridge_terms(X, s, r, t, epsilon):
     K = s.shape[0]
     log_q, means = np.empty((n, K)), np.empty((n, K, d))
     run_blocks(_bridge_term_blocks, _row_blocks(n), X, s, r, float(t), float(epsilon), log_q,
-               means)
+               means, work=4 * X.size * K)
     return log_q, means

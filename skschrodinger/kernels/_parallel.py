@@ -35,6 +35,9 @@ _requested = ContextVar("skschrodinger_kernel_threads", default=None)
 _pool = {"tasks": queue.SimpleQueue(), "workers": [], "lock": threading.Lock()}
 BLOCKS_PER_TASK_TARGET = 4
 """Each thread takes about this many turns, so a slow thread delays the call little."""
+WORK_PER_THREAD = 200_000
+"""Least work (about one multiply-add each) worth handing to another thread: handing over
+costs tens of microseconds, so small calls (minibatches, small flows) run in the caller."""
 
 
 def available_cores():
@@ -119,13 +122,15 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_pool)
 
 
-def run_blocks(kernel, n_blocks, *args):
+def run_blocks(kernel, n_blocks, *args, work):
     """Call ``kernel(first, last, *args)`` on ranges covering ``[0, n_blocks)``, in parallel.
 
-    If a call raises, the other threads stop taking blocks, and the exception
-    is raised here once every thread has stopped.
+    ``work`` estimates the whole call's cost in multiply-adds: each thread gets
+    at least ``WORK_PER_THREAD`` of it. If a call raises, the other threads stop
+    taking blocks, and the exception is raised here once every thread has
+    stopped.
     """
-    threads = min(current_threads(), n_blocks)
+    threads = min(current_threads(), n_blocks, max(1, int(work // WORK_PER_THREAD)))
     if threads <= 1:
         kernel(0, n_blocks, *args)
         return
