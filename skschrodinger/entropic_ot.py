@@ -296,11 +296,13 @@ def sinkhorn(X, Y, epsilon, *, a=None, b=None, max_iter=1000, tol=1e-6, epsilon_
         solve = _solve_numba
     n_iter, error = 0, np.inf
     with single_threaded_blas(), kernel_threads(n_jobs):
+        stages = [(e, max(tol, STAGE_TOL)) for e in ladder] + [(epsilon, tol)]
         if independent_start and backend == "numba":
             # If they already meet tol, iterating could only lose their level to rounding.
             n_iter, error = 1, pair_marginal_error(Xc, Yc, log_a, log_b, epsilon, f, g)
-        stages = [(e, max(tol, STAGE_TOL)) for e in ladder] + [(epsilon, tol)]
-        for stage_epsilon, stage_tol in stages if not error < tol else []:
+            if error < tol:
+                stages = []
+        for stage_epsilon, stage_tol in stages:
             f, g, iterations, error = solve(Xc, Yc, log_a, log_b, stage_epsilon, f, g,
                                             max(1, max_iter - n_iter), stage_tol, relaxation)
             n_iter += iterations
