@@ -35,6 +35,38 @@ def test_energy_distance_rejects_mismatched_features():
         energy_distance(np.zeros((3, 2)), np.zeros((3, 3)))
 
 
+
+def off_diagonal_mean(D):
+    n = D.shape[0]
+    return (D.sum() - np.trace(D)) / (n * (n - 1))
+
+
+def test_unbiased_energy_distance_is_the_u_statistic():
+    rng = np.random.RandomState(3)
+    X, Y = rng.randn(30, 2), rng.randn(20, 2) + 0.3
+    expected = (2 * cdist(X, Y).mean() - off_diagonal_mean(cdist(X, X))
+                - off_diagonal_mean(cdist(Y, Y)))
+    assert energy_distance(X, Y, unbiased=True) == pytest.approx(expected, rel=1e-12)
+    assert half_energy_distance(X, Y, unbiased=True) == pytest.approx(0.5 * expected, rel=1e-12)
+
+
+def test_u_statistic_is_unbiased_and_v_statistic_is_biased_by_the_within_distances():
+    """Same law, n = m = 5: E[U] = 0, E[V] = E||X - X'|| (1/n + 1/m), E||X - X'|| = 2/sqrt(pi)."""
+    rng = np.random.RandomState(4)
+    pairs = [(rng.randn(5, 1), rng.randn(5, 1)) for _ in range(4000)]
+    u = np.array([energy_distance(x, y, unbiased=True) for x, y in pairs])
+    v = np.array([energy_distance(x, y) for x, y in pairs])
+    assert abs(u.mean()) < 4 * u.std() / np.sqrt(len(u))
+    expected_v = 2 / np.sqrt(np.pi) * (1 / 5 + 1 / 5)
+    assert abs(v.mean() - expected_v) < 4 * v.std() / np.sqrt(len(v))
+
+
+def test_unbiased_energy_distance_errors():
+    with pytest.raises(ValueError, match="Y"):
+        energy_distance(np.zeros((3, 2)), np.zeros((1, 2)), unbiased=True)
+    with pytest.raises(ValueError, match="unbiased must be"):
+        energy_distance(np.zeros((3, 2)), np.zeros((3, 2)), unbiased="yes")
+
 # -- Bures-Wasserstein ---------------------------------------------------------------
 import ot  # noqa: E402
 

@@ -1,4 +1,4 @@
-"""Energy distance between two samples."""
+"""Energy distance between two samples, as a V-statistic or a U-statistic."""
 
 import numpy as np
 from sklearn.utils import check_array
@@ -7,37 +7,51 @@ from .._numerics import common_scale, finite_distance
 from ..kernels import mean_pairwise_distance
 
 
-def _as_sample(Z, name):
-    Z = check_array(Z, dtype=np.float64, ensure_min_samples=1, input_name=name)
+def _as_sample(Z, name, unbiased):
+    Z = check_array(Z, dtype=np.float64, input_name=name)
+    if unbiased and Z.shape[0] < 2:
+        raise ValueError(f"{name} has {Z.shape[0]} row; the unbiased energy distance "
+                         "(U-statistic) needs at least two rows in each sample.")
     return np.ascontiguousarray(Z)
 
 
-def energy_distance(X, Y):
-    r"""Energy distance between the empirical measures of two samples.
+def energy_distance(X, Y, *, unbiased=False):
+    r"""Squared energy distance between two samples (Székely–Rizzo).
 
-    The textbook (Székely–Rizzo) squared energy distance, as a V-statistic
-    over all pairs::
+    The population quantity is ``D^2(P, Q) = 2 E||X - Y|| - E||X - X'|| -
+    E||Y - Y'||``, zero iff P = Q. Two estimates from samples x_1..x_n and
+    y_1..y_m:
 
-        D^2(X, Y) = 2 E||X - Y|| - E||X - X'|| - E||Y - Y'||
+    * ``unbiased=False`` (default), the **V-statistic**: every mean runs over
+      all pairs, the zero diagonal included,
+      ``2/(nm) Σ_ij ||x_i - y_j|| - 1/n² Σ_ik ||x_i - x_k|| - 1/m² Σ_jl ||y_j - y_l||``.
+      It is the energy distance between the two empirical measures, never
+      negative, and for one-dimensional samples it equals the square of
+      :func:`scipy.stats.energy_distance`. Its mean exceeds D² by
+      ``E||X - X'||/n + E||Y - Y'||/m``.
+    * ``unbiased=True``, the **U-statistic**: the within-sample means exclude
+      the diagonal (divide by n(n-1) and m(m-1)), so its mean is exactly D²;
+      it can be slightly negative when P = Q. Needs two rows in each sample.
 
-    It is zero iff the two laws are equal, and for one-dimensional samples it
-    equals the square of :func:`scipy.stats.energy_distance`. Computed in
-    O((n + m)^2 d) time and O(n + m) memory by a numba kernel.
-
-    The LightSB paper reports *half* of this value in the original units
-    (see :func:`half_energy_distance`).
+    Computed in O((n + m)^2 d) time and O(n + m) memory by a numba kernel.
+    The LightSB paper reports *half* the U-statistic in the original units
+    (:func:`half_energy_distance` with ``unbiased=True``).
 
     Parameters
     ----------
     X : array-like of shape (n_samples_X, n_features)
     Y : array-like of shape (n_samples_Y, n_features)
+    unbiased : bool, default=False
+        The U-statistic instead of the V-statistic.
 
     Returns
     -------
     float
     """
-    X = _as_sample(X, "X")
-    Y = _as_sample(Y, "Y")
+    if not isinstance(unbiased, (bool, np.bool_)):
+        raise ValueError(f"unbiased must be True or False, got {unbiased!r}.")
+    X = _as_sample(X, "X", unbiased)
+    Y = _as_sample(Y, "Y", unbiased)
     if X.shape[1] != Y.shape[1]:
         raise ValueError(
             f"X and Y must have the same number of features, got {X.shape[1]} "
@@ -49,14 +63,29 @@ def energy_distance(X, Y):
     cross = mean_pairwise_distance(X, Y)
     within_x = mean_pairwise_distance(X, X)
     within_y = mean_pairwise_distance(Y, Y)
+    if unbiased:  # the diagonal distances are exactly zero: rescale to the off-diagonal means
+        within_x *= X.shape[0] / (X.shape[0] - 1)
+        within_y *= Y.shape[0] / (Y.shape[0] - 1)
     return finite_distance(2.0 * cross - within_x - within_y, "energy distance", scale)
 
 
-def half_energy_distance(X, Y):
+def half_energy_distance(X, Y, *, unbiased=False):
     r"""Half the energy distance, ``E||X-Y|| - E||X-X'||/2 - E||Y-Y'||/2``.
 
     This is the quantity the LightSB paper (Korotin et al., 2024) and its
-    reference code report as "energy distance" on the single-cell benchmark;
-    use it to compare with their tables. See :func:`energy_distance`.
+    reference code report as "energy distance" on the single-cell benchmark,
+    as a U-statistic (``unbiased=True``); the default is the V-statistic, as
+    in :func:`energy_distance`, which defines both.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples_X, n_features)
+    Y : array-like of shape (n_samples_Y, n_features)
+    unbiased : bool, default=False
+        The U-statistic (within-sample means without the diagonal).
+
+    Returns
+    -------
+    float
     """
-    return 0.5 * energy_distance(X, Y)
+    return 0.5 * energy_distance(X, Y, unbiased=unbiased)
