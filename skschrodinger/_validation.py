@@ -110,8 +110,8 @@ def check_weights(weights, n, name):
     return weights / weights.sum()
 
 
-def check_scalar_time(t):
+def check_scalar_time(t, name="t"):
     """Return ``t`` as a float, or raise if it is not a finite real number."""
     if not isinstance(t, numbers.Real) or isinstance(t, bool) or not np.isfinite(t):
-        raise ValueError(f"t must be a finite real number, got {t!r}.")
+        raise ValueError(f"{name} must be a finite real number, got {t!r}.")
     return float(t)

@@ -340,39 +340,64 @@ class BaseBridge(OneToOneFeatureMixin, TransformerMixin, BaseEstimator, metaclas
                 result[rows] = self._check_finite(velocity, "drift")
         return result
 
-    def _check_times(self, times, n_steps):
+    def _check_start_time(self, start_time):
+        """Index in ``times_`` of the fitted snapshot time the paths start from."""
+        if start_time is None:
+            return 0
+        start_time = check_scalar_time(start_time, "start_time")
+        matches = np.flatnonzero(self.times_ == start_time)
+        if matches.size == 0:
+            raise ValueError(
+                f"start_time must be one of the fitted snapshot times "
+                f"{', '.join(f'{t:g}' for t in self.times_)}; got {start_time:g}."
+            )
+        return int(matches[0])
+
+    def _check_times(self, times, n_steps, start=0):
         if not isinstance(n_steps, numbers.Integral) or n_steps < 1:
             raise ValueError(f"n_steps must be a positive integer, got {n_steps!r}.")
-        first, last = self.times_[0], self.times_[-1]
+        first, last = self.times_[start], self.times_[-1]
         if times is None:
-            return np.linspace(first, last, n_steps + 1)
+            grid = np.linspace(self.times_[0], last, n_steps + 1)
+            return np.unique(np.r_[first, grid[grid > first]])
         times = np.asarray(times, dtype=np.float64).ravel()
         if times.size == 0 or not np.all(np.isfinite(times)):
             raise ValueError("times must be a non-empty array of finite numbers.")
         if np.any(np.diff(times) < 0):
             raise ValueError("times must be non-decreasing.")
         if times[0] < first or times[-1] > last:
+            range_name = "fitted range" if start == 0 else "range from start_time"
             raise ValueError(
-                f"times must lie in the fitted range [{first:g}, {last:g}]; "
+                f"times must lie in the {range_name} [{first:g}, {last:g}]; "
                 f"got [{times[0]:g}, {times[-1]:g}]."
             )
         return times
 
     def sample_trajectory(
-        self, X, times=None, *, n_steps=100, method="bridge", random_state=None
+        self, X, times=None, *, start_time=None, n_steps=100, method="bridge",
+        random_state=None
     ):
         """Sample one path of the bridge from each starting point.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Starting points at the first snapshot time t_0.
+            Starting points at the first snapshot time t_0, or at
+            ``start_time``.
         times : array-like of shape (n_times,), default=None
-            Non-decreasing times, in label units within [t_0, t_m], at which
-            to record the paths. Default: ``n_steps + 1`` equispaced times.
+            Non-decreasing times, in label units within [start, t_m], at which
+            to record the paths. Default: the times of ``n_steps + 1``
+            equispaced steps over [t_0, t_m] from the start on.
+        start_time : float, default=None
+            The fitted snapshot time (one of ``times_``) at which the paths
+            start; None is t_0. The bridge is Markov, so a path from a cell
+            at a later snapshot follows the links from there on: predict day
+            7 from day 3 cells of a model fitted on days 2, 3, 4 and 7 with
+            ``start_time=3``.
         n_steps : int, default=100
-            Number of equispaced times when ``times`` is None, and number of
-            Euler–Maruyama steps over [t_0, t_m] for ``method="sde"``.
+            Number of equispaced times over [t_0, t_m] when ``times`` is None,
+            and number of Euler–Maruyama steps over [t_0, t_m] for
+            ``method="sde"``.
         method : {"bridge", "sde"}, default="bridge"
             "bridge": draw the state at each snapshot time from the fitted
             plan, then fill in Brownian bridges of each link's reference,
@@ -385,9 +410,13 @@ class BaseBridge(OneToOneFeatureMixin, TransformerMixin, BaseEstimator, metaclas
         Returns
         -------
         paths : ndarray of shape (n_samples, n_times, n_features)
+            ``paths[:, j]`` is the sample at ``times[j]``; for one time,
+            ``paths[:, 0]`` is the predicted snapshot (see
+            :meth:`sample_at`).
         """
         X = self._validate_points(X)
-        times = self._check_times(times, n_steps)
+        start = self._check_start_time(start_time)
+        times = self._check_times(times, n_steps, start)
         rng = check_random_state(random_state)
         if method not in ("bridge", "sde"):
             raise ValueError(f"method must be 'bridge' or 'sde', got {method!r}.")
@@ -395,33 +424,61 @@ class BaseBridge(OneToOneFeatureMixin, TransformerMixin, BaseEstimator, metaclas
         paths = np.empty((X.shape[0], times.shape[0], X.shape[1]))
         with self._prediction_context():
             for rows in self._chunks(*X.shape, extra_bytes_per_row=16 * times.size * X.shape[1]):
-                chunk = simulate(X[rows].astype(np.float64), times, n_steps, rng)
+                chunk = simulate(X[rows].astype(np.float64), times, start, n_steps, rng)
                 paths[rows] = self._check_finite(chunk, "sample_trajectory")
         return paths
 
-    def _bridge_paths(self, X, times, n_steps, rng):
-        knots = [X]
-        for link in self.links_:
-            knots.append(link.sample(knots[-1], rng))
+    def sample_at(self, X, t, *, start_time=None, random_state=None):
+        """The predicted snapshot at one time t: one bridge draw per starting point.
+
+        ``sample_at(X, t)`` is ``sample_trajectory(X, [t])[:, 0]``, the
+        common case of interpolating an unmeasured day.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Starting points at t_0, or at ``start_time``.
+        t : float
+            A time in label units within [start, t_m].
+        start_time : float, default=None
+            The fitted snapshot time the paths start from; None is t_0.
+        random_state : int, RandomState instance or None, default=None
+
+        Returns
+        -------
+        samples : ndarray of shape (n_samples, n_features)
+        """
+        t = check_scalar_time(t)
+        return self.sample_trajectory(X, [t], start_time=start_time,
+                                      random_state=random_state)[:, 0]
+
+    def _bridge_paths(self, X, times, start, n_steps, rng):
+        if start == len(self.links_):  # starting at the last time: nothing moves
+            return np.repeat(X[:, None], times.shape[0], axis=1)
+        knots = {start: X}
+        for index in range(start, len(self.links_)):
+            knots[index + 1] = self.links_[index].sample(knots[index], rng)
         paths = np.empty((X.shape[0], times.shape[0], X.shape[1]))
-        link_of_time = np.array([self._locate(t)[0] for t in times], dtype=int)
-        for index, link in enumerate(self.links_):
+        link_of_time = np.array([max(self._locate(t)[0], start) for t in times], dtype=int)
+        for index in range(start, len(self.links_)):
             columns = np.flatnonzero(link_of_time == index)
             if columns.size == 0:
                 continue
-            start, end = self.times_[index], self.times_[index + 1]
-            local = np.clip((times[columns] - start) / (end - start), 0.0, 1.0)
+            link_start, link_end = self.times_[index], self.times_[index + 1]
+            local = np.clip((times[columns] - link_start) / (link_end - link_start), 0.0, 1.0)
             normals = rng.standard_normal((X.shape[0], columns.size, X.shape[1]))
             paths[:, columns] = brownian_bridge_paths(
-                knots[index], knots[index + 1], local, link.epsilon, normals
+                knots[index], knots[index + 1], local, self.links_[index].epsilon, normals
             )
         return paths
 
-    def _sde_paths(self, X, times, n_steps, rng):
+    def _sde_paths(self, X, times, start, n_steps, rng):
+        first = self.times_[start]
         grid = np.unique(
             np.concatenate([np.linspace(self.times_[0], self.times_[-1], n_steps + 1),
                             self.times_, times])
         )
+        grid = grid[grid >= first]
         paths = np.empty((X.shape[0], times.shape[0], X.shape[1]))
         state = X
         recorded = 0
@@ -451,6 +508,12 @@ class SnapshotBridge(BaseBridge):
         True if fitted with ``y=None`` (source N(0, I)).
     link_epsilons_ : ndarray of shape (n_snapshots - 1,)
         Reference variance of each link, ``epsilon * dt_i / (t_m - t_0)``.
+    epsilon_per_unit_time_ : float
+        ``epsilon / (t_m - t_0)``, the reference variance per unit of label
+        time, the same in every link: the number to keep when snapshots are
+        added or dropped (a bridge fitted on days 2 and 4 alone with
+        ``epsilon = 2 * epsilon_per_unit_time_`` has the same rate as the
+        chain through days 2 to 7). In generative mode it equals ``epsilon``.
     links_ : list of BridgeLink
         The fitted bridge of each pair of consecutive snapshots.
     n_features_in_ : int
@@ -502,6 +565,7 @@ class SnapshotBridge(BaseBridge):
         self.generative_ = y is None
         self.times_ = times
         self.link_epsilons_ = link_epsilons
+        self.epsilon_per_unit_time_ = float(self.epsilon / (times[-1] - times[0]))
         self.links_ = links
         for name, value in fitted.items():
             setattr(self, name, value)
@@ -509,16 +573,21 @@ class SnapshotBridge(BaseBridge):
 
     # --------------------------------------------------------------- scoring
     def score(self, X, y=None):
-        """Negative energy distance between predicted and held-out endpoints.
+        """Minus the energy distance between predicted and held-out snapshots.
 
-        The rows of X at the first fitted snapshot time are transported to the
-        last one (one draw per row, with a fixed seed, so the score is
-        deterministic) and compared with the rows at the last snapshot time by
-        the energy distance (:func:`skschrodinger.metrics.energy_distance`). In
-        generative mode (y=None) ``len(X)`` generated samples are compared with
-        X. Higher is better, as scikit-learn's model selection expects. This is
-        ``make_bridge_scorer()``; see :func:`skschrodinger.metrics.make_bridge_scorer`
-        to score intermediate snapshots or use another distance.
+        With snapshot times s_0 < s_1 < ... in ``y``, one bridge path starts
+        at each row of X at s_0 (a fitted snapshot time); its positions at
+        each later s_j (``sample_trajectory`` with a fixed seed, so the score
+        is deterministic) are compared with the rows of X at s_j by the energy
+        distance (:func:`skschrodinger.metrics.energy_distance`, V-statistic),
+        and the distances are averaged. On rows of every fitted snapshot this
+        predicts all of them from the first; on a fold of
+        :class:`~skschrodinger.model_selection.LeaveOneSnapshotOut` it is the
+        error of interpolating the held-out snapshot, which is what chooses ε.
+        In generative mode (y=None) ``len(X)`` generated samples are compared
+        with X. Higher is better, as scikit-learn's model selection expects.
+        This is ``make_bridge_scorer()``; see
+        :func:`skschrodinger.metrics.make_bridge_scorer` for other distances.
 
         Parameters
         ----------
