@@ -109,18 +109,28 @@ def _random_covariance(rng, d, scale_range):
         "n_features": [Interval(Integral, 1, None, closed="left")],
         "epsilon": [Interval(Real, 0, None, closed="neither")],
         "n_samples_target": [Interval(Integral, 1, None, closed="left"), None],
+        "times": ["array-like", None],
         "random_state": ["random_state"],
     },
     prefer_skip_nested_validation=True,
 )
 def make_gaussian_bridge(
-    n_samples=1000, n_features=2, *, epsilon=1.0, n_samples_target=None, random_state=None
+    n_samples=1000, n_features=2, *, epsilon=1.0, n_samples_target=None, times=None,
+    random_state=None
 ):
-    """Two Gaussian samples with a known Schrödinger bridge between them.
+    """Gaussian snapshots with a known Schrödinger bridge through them.
 
     The source is N(a, A) and the target N(b, B) with random means and
     covariances (eigenvalues in [0.5, 2]); the returned :class:`GaussianBridge`
     holds every exact quantity (coupling, conditional law, marginals).
+
+    With ``times`` = t_0 < t_1 < ... < t_m the rows form a time course:
+    the bridge runs from the source at t_0 to the target at t_m, and the
+    snapshot at each interior t_k is an independent draw of ``n_samples``
+    rows from the bridge's exact marginal at ``(t_k - t_0) / (t_m - t_0)``
+    (:meth:`GaussianBridge.marginal`). A chain of bridges fitted on any of
+    these snapshots with the same ``epsilon`` is this bridge, because the
+    Schrödinger bridge is Markov: held-out snapshots then identify ε.
 
     Parameters
     ----------
@@ -131,17 +141,24 @@ def make_gaussian_bridge(
         Variance per unit time of the reference Brownian motion.
     n_samples_target : int, default=None
         Number of target samples (defaults to ``n_samples``).
+    times : array-like of shape (n_times,), default=None
+        Increasing snapshot times, at least two; None is ``[0, 1]``.
     random_state : int, RandomState instance or None, default=None
 
     Returns
     -------
-    X : ndarray of shape (n_samples + n_samples_target, n_features)
-        Source rows stacked on target rows (independent draws, not pairs).
-    y : ndarray of shape (n_samples + n_samples_target,)
-        Snapshot times: 0.0 for source rows, 1.0 for target rows.
+    X : ndarray of shape (n_rows, n_features)
+        The snapshots' rows stacked in time order (independent draws, not
+        paths).
+    y : ndarray of shape (n_rows,)
+        Snapshot times: ``times[0]`` (0.0 by default) for source rows,
+        ``times[-1]`` (1.0) for target rows.
     bridge : GaussianBridge
         The exact solution.
     """
+    times = np.array([0.0, 1.0]) if times is None else np.asarray(times, dtype=float).ravel()
+    if times.size < 2 or not np.all(np.isfinite(times)) or np.any(np.diff(times) <= 0):
+        raise ValueError(f"times must be at least two increasing finite numbers, got {times}.")
     rng = check_random_state(random_state)
     n_target = n_samples if n_samples_target is None else n_samples_target
     d = n_features
@@ -152,8 +169,9 @@ def make_gaussian_bridge(
         _random_covariance(rng, d, (0.5, 2.0)),
         epsilon,
     )
-    X = np.vstack(
-        [bridge.sample_source(n_samples, rng), bridge.sample_target(n_target, rng)]
-    )
-    y = np.repeat([0.0, 1.0], [n_samples, n_target])
+    source, target = bridge.sample_source(n_samples, rng), bridge.sample_target(n_target, rng)
+    fractions = (times[1:-1] - times[0]) / (times[-1] - times[0])
+    interior = [rng.multivariate_normal(*bridge.marginal(s), size=n_samples) for s in fractions]
+    X = np.vstack([source, *interior, target])
+    y = np.repeat(times, [n_samples] * (times.size - 1) + [n_target])
     return X, y, bridge
