@@ -74,10 +74,52 @@ def test_scorer_errors(chain):
         make_bridge_scorer("kl")
     with pytest.raises(ValueError, match="snapshots must be"):
         make_bridge_scorer(snapshots="middle")
-    with pytest.raises(ValueError, match="no rows at the last fitted snapshot time 1"):
-        make_bridge_scorer()(model, X[y < 1], y[y < 1])
+    with pytest.raises(ValueError, match="one snapshot time only"):
+        make_bridge_scorer()(model, X[y == 1], y[y == 1])
+    with pytest.raises(ValueError, match="first snapshot time of X, 0.5, is not a fitted"):
+        make_bridge_scorer()(model, X[y > 0], y[y > 0])
+    with pytest.raises(ValueError, match="snapshot time\\(s\\) 2, outside the fitted range"):
+        make_bridge_scorer()(model, X, np.where(y == 0.5, 2.0, y))
     with pytest.raises(ValueError, match="y \\(snapshot times\\) is required"):
         make_bridge_scorer()(model, X)
+
+
+def test_default_score_predicts_every_later_snapshot_from_the_first_scored_one(chain):
+    """The scored rows decide: [0, 0.5] interpolates, [0, 0.5, 1] averages, 'last' takes the end."""
+    X, y, model = chain
+    paths = model.sample_trajectory(X[y == 0], times=[0.5, 1.0], random_state=0)
+    middle = energy_distance(paths[:, 0], X[y == 0.5])
+    end = energy_distance(paths[:, 1], X[y == 1.0])
+    assert model.score(X, y) == pytest.approx(-(middle + end) / 2, rel=1e-12)
+    early = y < 1
+    only_middle = model.sample_trajectory(X[y == 0], times=[0.5], random_state=0)[:, 0]
+    assert model.score(X[early], y[early]) == pytest.approx(
+        -energy_distance(only_middle, X[y == 0.5]), rel=1e-12)
+    last = make_bridge_scorer(snapshots="last")(model, X, y)
+    assert last == pytest.approx(-energy_distance(
+        model.sample_trajectory(X[y == 0], times=[1.0], random_state=0)[:, 0], X[y == 1]),
+        rel=1e-12)
+
+
+def test_scored_paths_start_at_the_first_scored_snapshot():
+    """On a chain 0 -> 1 -> 2, rows of 1 and 2 are scored from the rows at 1 (start_time=1)."""
+    X, y, _ = make_gaussian_bridge(200, 2, epsilon=1.0, times=[0, 1, 2], random_state=3)
+    model = LightSBTransport(n_components=1, covariance_type="full", random_state=0).fit(X, y)
+    late = y >= 1
+    paths = model.sample_trajectory(X[y == 1], times=[2.0], start_time=1.0, random_state=0)
+    assert model.score(X[late], y[late]) == pytest.approx(
+        -energy_distance(paths[:, 0], X[y == 2]), rel=1e-12)
+
+
+def test_unbiased_metrics_are_the_u_statistics(chain):
+    X, y, model = chain
+    paths = model.sample_trajectory(X[y == 0], times=[0.5, 1.0], random_state=0)
+    expected = -np.mean([energy_distance(paths[:, 0], X[y == 0.5], unbiased=True),
+                         energy_distance(paths[:, 1], X[y == 1.0], unbiased=True)])
+    assert make_bridge_scorer("energy_distance_unbiased")(model, X, y) == pytest.approx(
+        expected, rel=1e-12)
+    assert make_bridge_scorer("half_energy_distance_unbiased")(model, X, y) == pytest.approx(
+        expected / 2, rel=1e-12)
 
 
 def test_generative_scoring_checks_the_feature_count():

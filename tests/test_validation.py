@@ -58,7 +58,7 @@ def test_prediction_errors(fitted):
         model.sample_trajectory(X, times=[0.0, 1.5])
     with pytest.raises(ValueError, match="'bridge' or 'sde'"):
         model.sample_trajectory(X, method="ode")
-    with pytest.raises(ValueError, match="last fitted snapshot"):
+    with pytest.raises(ValueError, match="one snapshot time only"):
         model.score(X[y == 0], y[y == 0])
     with pytest.raises(ValueError, match="y \\(snapshot times\\) is required"):
         model.score(X)

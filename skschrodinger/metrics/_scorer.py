@@ -1,5 +1,7 @@
 """Scorers that model selection (GridSearchCV, cross_val_score) can call on a bridge."""
 
+from functools import partial
+
 import numpy as np
 from sklearn.utils import _safe_indexing, check_array
 
@@ -9,9 +11,12 @@ from ._wasserstein import wasserstein2_distance
 
 DISTANCES = {
     "energy_distance": energy_distance,
+    "energy_distance_unbiased": partial(energy_distance, unbiased=True),
     "half_energy_distance": half_energy_distance,
+    "half_energy_distance_unbiased": partial(half_energy_distance, unbiased=True),
     "wasserstein2": wasserstein2_distance,
 }
+OBJECTIVE = "objective"
 
 
 class BridgeScorer:
@@ -20,12 +25,12 @@ class BridgeScorer:
     Build it with :func:`make_bridge_scorer`; see there for the parameters.
     """
 
-    def __init__(self, metric="energy_distance", snapshots="last", random_state=0):
+    def __init__(self, metric="energy_distance", snapshots="all", random_state=0):
         if not callable(metric) and metric not in DISTANCES:
-            raise ValueError(f"metric must be one of {sorted(DISTANCES)} or a callable, "
-                             f"got {metric!r}.")
-        if snapshots not in ("last", "all"):
-            raise ValueError(f"snapshots must be 'last' or 'all', got {snapshots!r}.")
+            raise ValueError(f"metric must be one of {sorted(DISTANCES) + [OBJECTIVE]} or a "
+                             f"callable, got {metric!r}.")
+        if snapshots not in ("all", "last"):
+            raise ValueError(f"snapshots must be 'all' or 'last', got {snapshots!r}.")
         self.metric = metric
         self.snapshots = snapshots
         self.random_state = random_state
@@ -37,77 +42,138 @@ class BridgeScorer:
     def __call__(self, estimator, X, y=None):
         distance = self.metric if callable(self.metric) else DISTANCES[self.metric]
         if y is None:
-            if not estimator.generative_:
-                raise ValueError("y (snapshot times) is required to score a model fitted "
-                                 "between snapshots.")
-            target = check_array(X, dtype=np.float64)
-            if target.shape[1] != estimator.n_features_in_:
-                raise ValueError(f"X has {target.shape[1]} features, but "
-                                 f"{type(estimator).__name__} is expecting "
-                                 f"{estimator.n_features_in_} features as input.")
-            predicted = estimator.sample(n_samples=target.shape[0],
-                                         random_state=self.random_state)
-            return -float(distance(predicted, target))
+            return -float(distance(*self._generated_and_target(estimator, X)))
         values = check_array(X, dtype=np.float64)
         y = check_snapshot_times(y, values.shape[0])
-        start, end = estimator.times_[0], estimator.times_[-1]
-        if self.snapshots == "last":
-            targets = np.array([end])
-        else:
-            labels = np.unique(y)
-            targets = labels[(labels > start) & (labels <= end)]
-        scored = "last fitted" if self.snapshots == "last" else "scored"
-        for name, t in [("first fitted", start)] + [(scored, t) for t in targets]:
-            if not np.any(y == t):
-                raise ValueError(f"X has no rows at the {name} snapshot time {t:g}; scoring "
-                                 "needs held-out samples of the first snapshot and of every "
-                                 "scored one.")
+        start, targets = self._scored_times(estimator, y)
         # Index X itself (not its array copy) so that DataFrame feature names reach the model.
         paths = estimator.sample_trajectory(_safe_indexing(X, np.flatnonzero(y == start)),
-                                            times=targets, random_state=self.random_state)
+                                            times=targets, start_time=start,
+                                            random_state=self.random_state)
         distances = [distance(paths[:, i], values[y == t]) for i, t in enumerate(targets)]
         return -float(np.mean(distances))
 
+    def _generated_and_target(self, estimator, X):
+        if not estimator.generative_:
+            raise ValueError("y (snapshot times) is required to score a model fitted "
+                             "between snapshots.")
+        target = check_array(X, dtype=np.float64)
+        if target.shape[1] != estimator.n_features_in_:
+            raise ValueError(f"X has {target.shape[1]} features, but "
+                             f"{type(estimator).__name__} is expecting "
+                             f"{estimator.n_features_in_} features as input.")
+        return estimator.sample(n_samples=target.shape[0], random_state=self.random_state), target
 
-def make_bridge_scorer(metric="energy_distance", *, snapshots="last", random_state=0):
+    def _scored_times(self, estimator, y):
+        """The first snapshot time of the scored rows, and the later times to predict."""
+        labels = np.unique(y)
+        fitted = estimator.times_
+        if labels.size < 2:
+            raise ValueError(
+                f"X has rows at one snapshot time only ({labels[0]:g}); scoring predicts "
+                "each later snapshot of X from the rows of its first one."
+            )
+        start = labels[0]
+        if start not in fitted:
+            raise ValueError(
+                f"The first snapshot time of X, {start:g}, is not a fitted snapshot time "
+                f"({', '.join(f'{t:g}' for t in fitted)}): the predicted paths start from "
+                "the rows at that time."
+            )
+        outside = labels[(labels < fitted[0]) | (labels > fitted[-1])]
+        if outside.size:
+            raise ValueError(
+                f"X has rows at snapshot time(s) {', '.join(f'{t:g}' for t in outside)}, "
+                f"outside the fitted range [{fitted[0]:g}, {fitted[-1]:g}]: the bridge "
+                "cannot predict them."
+            )
+        later = labels[1:]
+        return start, later if self.snapshots == "all" else later[-1:]
+
+
+class ObjectiveScorer:
+    """Minus an estimator's held-out training objective (LightSB's loss): higher is better.
+
+    Build it with ``make_bridge_scorer("objective")``.
+    """
+
+    def __repr__(self):
+        return "make_bridge_scorer(metric='objective')"
+
+    def __call__(self, estimator, X, y=None):
+        objective = getattr(estimator, "objective", None)
+        if not callable(objective):
+            raise ValueError(
+                f"The 'objective' scorer needs an estimator with an objective(X, y) method "
+                f"(LightSBTransport); {type(estimator).__name__} has none."
+            )
+        return -float(objective(X, y))
+
+
+def make_bridge_scorer(metric="energy_distance", *, snapshots="all", random_state=0):
     """A scorer for ``GridSearchCV``/``cross_val_score`` on transport estimators.
 
-    The scorer ``scorer(estimator, X, y)`` transports the held-out rows at the
-    first fitted snapshot time with the fitted bridge (``sample_trajectory``,
-    one draw per row, seeded so the score is deterministic) and compares the
-    predictions with the held-out rows of the scored snapshot times. It
-    returns the negative distance (averaged over scored snapshots), so higher
-    is better. In generative mode (``y=None``) ``len(X)`` generated samples
-    are compared with X.
+    The scorer ``scorer(estimator, X, y)`` reads the snapshot times of the
+    scored rows, s_0 < s_1 < ... < s_k. It starts one path of the fitted
+    bridge at each row of the first one, s_0 (``sample_trajectory`` with
+    ``start_time=s_0``, bridge sampling, seeded so the score is
+    deterministic), and compares the paths at each later time s_j with the
+    rows at s_j. It returns minus the distance, averaged over the later
+    times, so higher is better. s_0 must be a fitted snapshot time; the later
+    times may be times the model was not fitted on, which is what identifies
+    ε. On the folds of :class:`~skschrodinger.model_selection.LeaveOneSnapshotOut`
+    (rows of t_{k-1} and of the held-out t_k) the score is the error of
+    interpolating the held-out snapshot; on rows of every snapshot it
+    predicts all of them from the first. In generative mode (``y=None``)
+    ``len(X)`` generated samples are compared with X. This is every
+    estimator's ``score``.
+
+    ``metric="objective"`` scores a different way: minus the estimator's
+    held-out training loss, ``estimator.objective(X, y)`` (LightSB: KL to the
+    true plan up to a constant that depends on ε), on rows of every fitted
+    snapshot. It compares model sizes (``n_components``, ``covariance_type``)
+    at a fixed ε, with two snapshots too; it cannot compare ε.
 
     Parameters
     ----------
-    metric : {"energy_distance", "half_energy_distance", "wasserstein2"} or callable, \
-            default="energy_distance"
+    metric : str or callable, default="energy_distance"
         The distance between predicted and held-out samples:
-        :func:`energy_distance`, :func:`half_energy_distance` or
-        :func:`wasserstein2_distance`; a callable ``metric(X_pred, X_true)``
-        returning a distance (lower is better) is also accepted.
-    snapshots : {"last", "all"}, default="last"
-        "last" scores the last fitted snapshot time only (the estimators'
-        ``score``). "all" scores every held-out snapshot time after the first
-        fitted one and up to the last, including times the model was not fitted
-        on: fit on days 2 and 4, score on rows labelled 2, 3 and 4 to measure the
-        interpolation of day 3 and the prediction of day 4.
+
+        * "energy_distance" (V-statistic, :func:`energy_distance`),
+          "energy_distance_unbiased" (its U-statistic);
+        * "half_energy_distance", "half_energy_distance_unbiased" (half
+          those: the LightSB paper's number is the U-statistic);
+        * "wasserstein2" (:func:`wasserstein2_distance`, POT's exact solver);
+        * a callable ``metric(X_pred, X_true)`` returning a distance (lower
+          is better);
+        * "objective": the estimator's held-out objective, see above.
+    snapshots : {"all", "last"}, default="all"
+        "all" scores every snapshot time of the scored rows after the first;
+        "last" scores the last one only (a long-range prediction).
+        Ignored for ``metric="objective"``.
     random_state : int, default=0
-        Seed of the predicted draws.
+        Seed of the predicted draws. Ignored for ``metric="objective"``.
 
     Returns
     -------
-    BridgeScorer
-        A callable ``scorer(estimator, X, y=None) -> float``.
+    scorer : callable
+        ``scorer(estimator, X, y=None) -> float``, higher is better.
 
     Examples
     --------
+    Choose ε from a held-out intermediate day, and K at that ε by LightSB's
+    objective:
+
     >>> from sklearn.model_selection import GridSearchCV
     >>> from skschrodinger import LightSBTransport, SnapshotKFold
+    >>> from skschrodinger.model_selection import LeaveOneSnapshotOut
     >>> from skschrodinger.metrics import make_bridge_scorer
-    >>> search = GridSearchCV(LightSBTransport(), {"epsilon": [0.1, 1.0]},
-    ...                       scoring=make_bridge_scorer("wasserstein2"), cv=SnapshotKFold(3))
+    >>> by_epsilon = GridSearchCV(LightSBTransport(), {"epsilon": [0.1, 0.3, 1.0]},
+    ...                           cv=LeaveOneSnapshotOut())
+    >>> by_size = GridSearchCV(LightSBTransport(epsilon=0.3), {"n_components": [2, 5, 10]},
+    ...                        scoring=make_bridge_scorer("objective"),
+    ...                        cv=SnapshotKFold(3, random_state=0))
     """
+    if isinstance(metric, str) and metric == OBJECTIVE:
+        return ObjectiveScorer()
     return BridgeScorer(metric, snapshots, random_state)
