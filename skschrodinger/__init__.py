@@ -8,8 +8,16 @@ N(0, I) to X.
 """
 
 from .estimators import DSBTransport, IteratedBridgeFlow, LightSBTransport, SinkhornBridge
-from .model_selection import SnapshotKFold
+from .model_selection import LeaveOneSnapshotOut, SnapshotKFold
 
 __version__ = "0.1.0"
 
-__all__ = ["DSBTransport", "IteratedBridgeFlow", "LightSBTransport", "SinkhornBridge", "SnapshotKFold", "__version__"]
+__all__ = [
+    "DSBTransport",
+    "IteratedBridgeFlow",
+    "LeaveOneSnapshotOut",
+    "LightSBTransport",
+    "SinkhornBridge",
+    "SnapshotKFold",
+    "__version__",
+]

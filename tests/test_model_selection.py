@@ -12,11 +12,13 @@ import doctest
 
 import numpy as np
 import pytest
+from sklearn.decomposition import PCA
 from sklearn.linear_model import LinearRegression
 from sklearn.model_selection import GridSearchCV, cross_val_score
 
 import skschrodinger.model_selection
 from skschrodinger import DSBTransport, LightSBTransport, SinkhornBridge, SnapshotKFold
+from skschrodinger.compose import TransformedBridge
 from skschrodinger.datasets import (
     EOTBenchmark,
     GaussianMixtureLaw,
@@ -104,11 +106,19 @@ def test_leave_one_snapshot_out_chooses_the_true_epsilon(model):
         assert search.best_params_["epsilon"] == TRUE_EPSILON, search.cv_results_
 
 
+def test_nested_epsilon_of_a_transformed_bridge_is_chosen_too():
+    """A PCA rotation leaves the bridge unchanged, so bridge__epsilon has the same answer."""
+    X, y = time_course(0)
+    model = TransformedBridge(SinkhornBridge(), PCA())
+    search = GridSearchCV(model, {"bridge__epsilon": GRID}, cv=LeaveOneSnapshotOut()).fit(X, y)
+    assert search.best_params_["bridge__epsilon"] == TRUE_EPSILON, search.cv_results_
+
+
 def test_epsilon_is_chosen_through_a_chain_of_uneven_days():
     """Days 2, 3, 4, 7: two interior days held out in turn, links of uneven spans."""
     for seed in range(2):
         X, y = time_course(seed, times=(2, 3, 4, 7), n_samples=400)
-        search = GridSearchCV(SinkhornBridge(max_iter=5000), {"epsilon": GRID},
+        search = GridSearchCV(SinkhornBridge(max_iter=5000, tol=1e-5), {"epsilon": GRID},
                               cv=LeaveOneSnapshotOut()).fit(X, y)
         assert search.best_params_["epsilon"] == TRUE_EPSILON, search.cv_results_
 

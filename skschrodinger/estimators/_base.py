@@ -582,7 +582,7 @@ class SnapshotBridge(BaseBridge):
         distance (:func:`skschrodinger.metrics.energy_distance`, V-statistic),
         and the distances are averaged. On rows of every fitted snapshot this
         predicts all of them from the first; on a fold of
-        :class:`~skschrodinger.model_selection.LeaveOneSnapshotOut` it is the
+        :class:`~skschrodinger.LeaveOneSnapshotOut` it is the
         error of interpolating the held-out snapshot, which is what chooses ε.
         In generative mode (y=None) ``len(X)`` generated samples are compared
         with X. Higher is better, as scikit-learn's model selection expects.

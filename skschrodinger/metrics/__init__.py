@@ -2,11 +2,12 @@
 
 from ._bures import bures_wasserstein, bw_uvp, conditional_bw_uvp
 from ._energy import energy_distance, half_energy_distance
-from ._scorer import BridgeScorer, make_bridge_scorer
+from ._scorer import BridgeScorer, ObjectiveScorer, make_bridge_scorer
 from ._wasserstein import wasserstein2_distance, wasserstein2_gaussian_mixture_1d
 
 __all__ = [
     "BridgeScorer",
+    "ObjectiveScorer",
     "bures_wasserstein",
     "bw_uvp",
     "conditional_bw_uvp",

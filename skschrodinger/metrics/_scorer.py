@@ -121,7 +121,7 @@ def make_bridge_scorer(metric="energy_distance", *, snapshots="all", random_stat
     rows at s_j. It returns minus the distance, averaged over the later
     times, so higher is better. s_0 must be a fitted snapshot time; the later
     times may be times the model was not fitted on, which is what identifies
-    ε. On the folds of :class:`~skschrodinger.model_selection.LeaveOneSnapshotOut`
+    ε. On the folds of :class:`~skschrodinger.LeaveOneSnapshotOut`
     (rows of t_{k-1} and of the held-out t_k) the score is the error of
     interpolating the held-out snapshot; on rows of every snapshot it
     predicts all of them from the first. In generative mode (``y=None``)
