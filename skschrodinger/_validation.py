@@ -115,3 +115,36 @@ def check_scalar_time(t, name="t"):
     if not isinstance(t, numbers.Real) or isinstance(t, bool) or not np.isfinite(t):
         raise ValueError(f"{name} must be a finite real number, got {t!r}.")
     return float(t)
+
+
+TIME_MATCH_TOLERANCE = 1e-6
+"""Relative tolerance (of the span of the times) within which a given time names a snapshot."""
+
+
+def match_snapshot_times(requested, times):
+    """Indices of the snapshot ``times`` that the ``requested`` times name, -1 where none does.
+
+    A requested time names the nearest snapshot time when it is within
+    ``TIME_MATCH_TOLERANCE`` times the span of the times (or of the time
+    itself): labels that went through float32, or step times built by
+    summation (0.30000000000000004), still match the number a user types.
+    """
+    requested = np.atleast_1d(np.asarray(requested, dtype=np.float64))
+    times = np.asarray(times, dtype=np.float64)
+    nearest = np.clip(np.searchsorted(times, requested), 1, times.size - 1)
+    nearest = np.where(np.abs(times[nearest - 1] - requested) <= np.abs(times[nearest] - requested),
+                       nearest - 1, nearest)
+    scale = np.maximum(times[-1] - times[0], np.abs(requested))
+    found = np.abs(times[nearest] - requested) <= TIME_MATCH_TOLERANCE * scale
+    return np.where(found, nearest, -1)
+
+
+def check_time_array(times, name):
+    """A 1-D float array of finite times, or a ValueError naming ``name``."""
+    try:
+        values = np.asarray(times, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be numbers (snapshot times), got {times!r}.") from None
+    if values.ndim > 1 or values.size == 0 or not np.all(np.isfinite(values)):
+        raise ValueError(f"{name} must be a non-empty 1-D array of finite numbers, got {times!r}.")
+    return values.ravel()

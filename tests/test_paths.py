@@ -13,7 +13,8 @@ N = 4000
 def chain():
     """Snapshots at days 2, 3, 5 of one Gaussian bridge, and LightSB (K=1, full) fitted on them."""
     X, y, bridge = make_gaussian_bridge(N, 2, epsilon=2.0, times=[2, 3, 5], random_state=0)
-    model = LightSBTransport(n_components=1, covariance_type="full", random_state=0).fit(X, y)
+    model = LightSBTransport(epsilon=2.0, n_components=1, covariance_type="full",
+                             random_state=0).fit(X, y)
     return X, y, bridge, model
 
 
@@ -36,6 +37,19 @@ def test_paths_from_a_later_snapshot_follow_the_bridge_from_there(chain):
     sde = model.sample_trajectory(X[y == 3], times=[4.0], start_time=3, method="sde",
                                   n_steps=300, random_state=1)
     assert_gaussian_law(sde[:, 0], *bridge.marginal(2 / 3))
+
+
+def test_bridge_fill_in_uses_the_variance_of_its_own_link(chain):
+    """Between day 3 and day 5 (link variance 2 * 2/3) the paths around the straight line
+    x_s = (1 - s) x_3 + s x_5 have variance eps_link s (1 - s) per coordinate (s = 1/2 at day 4)."""
+    X, y, _, model = chain
+    paths = model.sample_trajectory(X[y == 3], times=[3.0, 4.0, 5.0], start_time=3,
+                                    random_state=5)
+    residual = paths[:, 1] - 0.5 * (paths[:, 0] + paths[:, 2])
+    expected = model.link_epsilons_[1] * 0.25
+    assert model.link_epsilons_[1] == pytest.approx(4 / 3)
+    # the sample variance of N normal values has relative sd sqrt(2 / N)
+    assert np.all(np.abs(residual.var(axis=0) / expected - 1) < 5 * np.sqrt(2 / N))
 
 
 def test_default_times_from_a_later_start_are_the_steps_from_there(chain):
@@ -70,3 +84,5 @@ def test_start_time_errors():
         model.sample_trajectory(X[:3], [1.5], start_time=np.nan)
     with pytest.raises(ValueError, match="t must be a finite real number"):
         model.sample_at(X[:3], "1")
+    with pytest.raises(ValueError, match="t must lie in \\[1, 2\\]"):
+        model.sample_at(X[:3], 0.5, start_time=1)

@@ -35,9 +35,11 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .._numerics import common_scale
 from .._threads import single_threaded_blas
 from .._validation import (
+    TIME_MATCH_TOLERANCE,
     check_not_annotated_data,
     check_scalar_time,
     check_snapshot_times,
+    match_snapshot_times,
     split_snapshots,
 )
 from ..kernels import brownian_bridge_paths, kernel_threads
@@ -345,13 +347,13 @@ class BaseBridge(OneToOneFeatureMixin, TransformerMixin, BaseEstimator, metaclas
         if start_time is None:
             return 0
         start_time = check_scalar_time(start_time, "start_time")
-        matches = np.flatnonzero(self.times_ == start_time)
-        if matches.size == 0:
+        index = int(match_snapshot_times(start_time, self.times_)[0])
+        if index < 0:
             raise ValueError(
                 f"start_time must be one of the fitted snapshot times "
                 f"{', '.join(f'{t:g}' for t in self.times_)}; got {start_time:g}."
             )
-        return int(matches[0])
+        return index
 
     def _check_times(self, times, n_steps, start=0):
         if not isinstance(n_steps, numbers.Integral) or n_steps < 1:
@@ -365,13 +367,14 @@ class BaseBridge(OneToOneFeatureMixin, TransformerMixin, BaseEstimator, metaclas
             raise ValueError("times must be a non-empty array of finite numbers.")
         if np.any(np.diff(times) < 0):
             raise ValueError("times must be non-decreasing.")
-        if times[0] < first or times[-1] > last:
+        slack = TIME_MATCH_TOLERANCE * (self.times_[-1] - self.times_[0])
+        if times[0] < first - slack or times[-1] > last + slack:
             range_name = "fitted range" if start == 0 else "range from start_time"
             raise ValueError(
                 f"times must lie in the {range_name} [{first:g}, {last:g}]; "
                 f"got [{times[0]:g}, {times[-1]:g}]."
             )
-        return times
+        return np.clip(times, first, last)  # rounding of typed times (0.3 for 0.1 + 0.2)
 
     def sample_trajectory(
         self, X, times=None, *, start_time=None, n_steps=100, method="bridge",
@@ -449,6 +452,12 @@ class BaseBridge(OneToOneFeatureMixin, TransformerMixin, BaseEstimator, metaclas
         samples : ndarray of shape (n_samples, n_features)
         """
         t = check_scalar_time(t)
+        check_is_fitted(self, "links_")
+        first = self.times_[self._check_start_time(start_time)]
+        slack = TIME_MATCH_TOLERANCE * (self.times_[-1] - self.times_[0])
+        if not first - slack <= t <= self.times_[-1] + slack:
+            raise ValueError(f"t must lie in [{first:g}, {self.times_[-1]:g}] (from the start "
+                             f"time to the last fitted one); got t={t:g}.")
         return self.sample_trajectory(X, [t], start_time=start_time,
                                       random_state=random_state)[:, 0]
 
@@ -579,8 +588,10 @@ class SnapshotBridge(BaseBridge):
         at each row of X at s_0 (a fitted snapshot time); its positions at
         each later s_j (``sample_trajectory`` with a fixed seed, so the score
         is deterministic) are compared with the rows of X at s_j by the energy
-        distance (:func:`skschrodinger.metrics.energy_distance`, V-statistic),
-        and the distances are averaged. On rows of every fitted snapshot this
+        distance (:func:`skschrodinger.metrics.energy_distance` with
+        ``unbiased=True``: the U-statistic, whose mean does not depend on the
+        spread of the predictions, so it does not favour small ε), and the
+        distances are averaged. On rows of every fitted snapshot this
         predicts all of them from the first; on a fold of
         :class:`~skschrodinger.LeaveOneSnapshotOut` it is the
         error of interpolating the held-out snapshot, which is what chooses ε.
