@@ -257,7 +257,8 @@ def test_objective_selects_the_better_model_and_equals_the_training_loss(gaussia
 
 def test_score_is_deterministic_negative_energy_distance(gaussian):
     X, y, _, model = gaussian
-    expected = -energy_distance(model.sample(X[y == 0], random_state=0), X[y == 1])
+    expected = -energy_distance(model.sample(X[y == 0], random_state=0), X[y == 1],
+                                unbiased=True)
     assert model.score(X, y) == expected == model.score(X, y)
 
 

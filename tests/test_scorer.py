@@ -31,12 +31,12 @@ def test_default_scorer_is_the_estimator_score(chain):
 def test_all_snapshots_averages_the_distance_at_every_held_out_time(chain):
     X, y, model = chain
     paths = model.sample_trajectory(X[y == 0], times=[0.5, 1.0], random_state=3)
-    expected = -np.mean([energy_distance(paths[:, 0], X[y == 0.5]),
-                         energy_distance(paths[:, 1], X[y == 1.0])])
+    expected = -np.mean([energy_distance(paths[:, 0], X[y == 0.5], unbiased=True),
+                         energy_distance(paths[:, 1], X[y == 1.0], unbiased=True)])
     scorer = make_bridge_scorer(snapshots="all", random_state=3)
     assert scorer(model, X, y) == pytest.approx(expected, rel=1e-12)
     # a good bridge interpolates the unseen middle snapshot better than the source does
-    assert -scorer(model, X, y) < energy_distance(X[y == 0], X[y == 0.5])
+    assert -scorer(model, X, y) < energy_distance(X[y == 0], X[y == 0.5], unbiased=True)
 
 
 def test_named_and_callable_metrics_agree(chain):
@@ -88,17 +88,17 @@ def test_default_score_predicts_every_later_snapshot_from_the_first_scored_one(c
     """The scored rows decide: [0, 0.5] interpolates, [0, 0.5, 1] averages, 'last' takes the end."""
     X, y, model = chain
     paths = model.sample_trajectory(X[y == 0], times=[0.5, 1.0], random_state=0)
-    middle = energy_distance(paths[:, 0], X[y == 0.5])
-    end = energy_distance(paths[:, 1], X[y == 1.0])
+    middle = energy_distance(paths[:, 0], X[y == 0.5], unbiased=True)
+    end = energy_distance(paths[:, 1], X[y == 1.0], unbiased=True)
     assert model.score(X, y) == pytest.approx(-(middle + end) / 2, rel=1e-12)
     early = y < 1
     only_middle = model.sample_trajectory(X[y == 0], times=[0.5], random_state=0)[:, 0]
     assert model.score(X[early], y[early]) == pytest.approx(
-        -energy_distance(only_middle, X[y == 0.5]), rel=1e-12)
+        -energy_distance(only_middle, X[y == 0.5], unbiased=True), rel=1e-12)
     last = make_bridge_scorer(snapshots="last")(model, X, y)
     assert last == pytest.approx(-energy_distance(
-        model.sample_trajectory(X[y == 0], times=[1.0], random_state=0)[:, 0], X[y == 1]),
-        rel=1e-12)
+        model.sample_trajectory(X[y == 0], times=[1.0], random_state=0)[:, 0], X[y == 1],
+        unbiased=True), rel=1e-12)
 
 
 def test_scored_paths_start_at_the_first_scored_snapshot():
@@ -108,18 +108,31 @@ def test_scored_paths_start_at_the_first_scored_snapshot():
     late = y >= 1
     paths = model.sample_trajectory(X[y == 1], times=[2.0], start_time=1.0, random_state=0)
     assert model.score(X[late], y[late]) == pytest.approx(
-        -energy_distance(paths[:, 0], X[y == 2]), rel=1e-12)
+        -energy_distance(paths[:, 0], X[y == 2], unbiased=True), rel=1e-12)
 
 
-def test_unbiased_metrics_are_the_u_statistics(chain):
+def test_named_energy_metrics_are_the_v_and_u_statistics(chain):
     X, y, model = chain
     paths = model.sample_trajectory(X[y == 0], times=[0.5, 1.0], random_state=0)
-    expected = -np.mean([energy_distance(paths[:, 0], X[y == 0.5], unbiased=True),
-                         energy_distance(paths[:, 1], X[y == 1.0], unbiased=True)])
-    assert make_bridge_scorer("energy_distance_unbiased")(model, X, y) == pytest.approx(
-        expected, rel=1e-12)
-    assert make_bridge_scorer("half_energy_distance_unbiased")(model, X, y) == pytest.approx(
-        expected / 2, rel=1e-12)
+    for unbiased, suffix in ((True, "_unbiased"), (False, "")):
+        expected = -np.mean([energy_distance(paths[:, 0], X[y == 0.5], unbiased=unbiased),
+                             energy_distance(paths[:, 1], X[y == 1.0], unbiased=unbiased)])
+        assert make_bridge_scorer("energy_distance" + suffix)(model, X, y) == pytest.approx(
+            expected, rel=1e-12)
+        assert make_bridge_scorer("half_energy_distance" + suffix)(model, X, y) == (
+            pytest.approx(expected / 2, rel=1e-12))
+    assert make_bridge_scorer("energy_distance")(model, X, y) < model.score(X, y)  # V > U
+
+
+def test_times_that_went_through_float32_or_sums_still_name_the_snapshots():
+    """y stored as float32 (0.1 -> 0.10000000149) and typed times (0.1) are the same snapshot."""
+    X, y, _ = make_gaussian_bridge(100, 2, times=[0, 0.1, 0.3], random_state=0)
+    model = LightSBTransport(n_components=1, random_state=0).fit(X, y.astype(np.float32))
+    assert model.times_[1] != 0.1
+    paths = model.sample_trajectory(X[y == 0.1], times=[0.1, 0.3], start_time=0.1,
+                                    random_state=0)
+    assert np.array_equal(paths[:, 0], X[y == 0.1])
+    assert np.isfinite(model.score(X, y))  # float64 labels scored against float32-fitted times
 
 
 def test_generative_scoring_checks_the_feature_count():

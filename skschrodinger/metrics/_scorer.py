@@ -1,11 +1,12 @@
 """Scorers that model selection (GridSearchCV, cross_val_score) can call on a bridge."""
 
 from functools import partial
+import numbers
 
 import numpy as np
 from sklearn.utils import _safe_indexing, check_array
 
-from .._validation import check_snapshot_times
+from .._validation import check_snapshot_times, match_snapshot_times
 from ._energy import energy_distance, half_energy_distance
 from ._wasserstein import wasserstein2_distance
 
@@ -17,6 +18,14 @@ DISTANCES = {
     "wasserstein2": wasserstein2_distance,
 }
 OBJECTIVE = "objective"
+DEFAULT_METRIC = "energy_distance_unbiased"
+
+
+def _check_scorer_options(snapshots, random_state):
+    if snapshots not in ("all", "last"):
+        raise ValueError(f"snapshots must be 'all' or 'last', got {snapshots!r}.")
+    if not isinstance(random_state, numbers.Integral) or isinstance(random_state, bool):
+        raise ValueError(f"random_state must be an integer seed, got {random_state!r}.")
 
 
 class BridgeScorer:
@@ -25,12 +34,11 @@ class BridgeScorer:
     Build it with :func:`make_bridge_scorer`; see there for the parameters.
     """
 
-    def __init__(self, metric="energy_distance", snapshots="all", random_state=0):
+    def __init__(self, metric=DEFAULT_METRIC, snapshots="all", random_state=0):
         if not callable(metric) and metric not in DISTANCES:
             raise ValueError(f"metric must be one of {sorted(DISTANCES) + [OBJECTIVE]} or a "
                              f"callable, got {metric!r}.")
-        if snapshots not in ("all", "last"):
-            raise ValueError(f"snapshots must be 'all' or 'last', got {snapshots!r}.")
+        _check_scorer_options(snapshots, random_state)
         self.metric = metric
         self.snapshots = snapshots
         self.random_state = random_state
@@ -74,13 +82,14 @@ class BridgeScorer:
                 "each later snapshot of X from the rows of its first one."
             )
         start = labels[0]
-        if start not in fitted:
+        if match_snapshot_times(start, fitted)[0] < 0:
             raise ValueError(
                 f"The first snapshot time of X, {start:g}, is not a fitted snapshot time "
                 f"({', '.join(f'{t:g}' for t in fitted)}): the predicted paths start from "
                 "the rows at that time."
             )
-        outside = labels[(labels < fitted[0]) | (labels > fitted[-1])]
+        inside = match_snapshot_times(labels, fitted[[0, -1]]) >= 0
+        outside = labels[~inside & ((labels < fitted[0]) | (labels > fitted[-1]))]
         if outside.size:
             raise ValueError(
                 f"X has rows at snapshot time(s) {', '.join(f'{t:g}' for t in outside)}, "
@@ -110,7 +119,7 @@ class ObjectiveScorer:
         return -float(objective(X, y))
 
 
-def make_bridge_scorer(metric="energy_distance", *, snapshots="all", random_state=0):
+def make_bridge_scorer(metric=DEFAULT_METRIC, *, snapshots="all", random_state=0):
     """A scorer for ``GridSearchCV``/``cross_val_score`` on transport estimators.
 
     The scorer ``scorer(estimator, X, y)`` reads the snapshot times of the
@@ -136,11 +145,16 @@ def make_bridge_scorer(metric="energy_distance", *, snapshots="all", random_stat
 
     Parameters
     ----------
-    metric : str or callable, default="energy_distance"
+    metric : str or callable, default="energy_distance_unbiased"
         The distance between predicted and held-out samples:
 
-        * "energy_distance" (V-statistic, :func:`energy_distance`),
-          "energy_distance_unbiased" (its U-statistic);
+        * "energy_distance_unbiased" (the U-statistic of
+          :func:`energy_distance`, the default) and "energy_distance" (its
+          V-statistic). The V-statistic exceeds the U-statistic by about
+          ``E||X - X'||/n + E||Y - Y'||/m``, and the first term is the spread
+          of the predictions, which grows with ε: it would favour small ε.
+          The U-statistic is unbiased, so candidates are compared on the
+          distance itself (each scored snapshot needs two rows);
         * "half_energy_distance", "half_energy_distance_unbiased" (half
           those: the LightSB paper's number is the U-statistic);
         * "wasserstein2" (:func:`wasserstein2_distance`, POT's exact solver);
@@ -175,5 +189,6 @@ def make_bridge_scorer(metric="energy_distance", *, snapshots="all", random_stat
     ...                        cv=SnapshotKFold(3, random_state=0))
     """
     if isinstance(metric, str) and metric == OBJECTIVE:
+        _check_scorer_options(snapshots, random_state)
         return ObjectiveScorer()
     return BridgeScorer(metric, snapshots, random_state)
