@@ -18,7 +18,7 @@ from sklearn.model_selection._split import BaseCrossValidator
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, validate_params
 
-from ._validation import check_snapshot_times
+from ._validation import check_snapshot_times, check_time_array, match_snapshot_times
 
 
 class SnapshotKFold(StratifiedKFold):
@@ -91,7 +91,7 @@ class LeaveOneSnapshotOut(BaseCrossValidator):
         each; None holds out every interior time in turn.
     n_repeats : int, default=1
         Number of splits per held-out time, each with a new random subset of
-        the test rows; needs ``test_size``.
+        the test rows; needs ``test_size`` below all rows.
     test_size : float or int, default=None
         Rows of each of the two test snapshots to keep, drawn without
         replacement: a fraction in (0, 1], or a number of rows (all rows of a
@@ -129,6 +129,15 @@ class LeaveOneSnapshotOut(BaseCrossValidator):
         prefer_skip_nested_validation=True,
     )
     def __init__(self, times=None, *, n_repeats=1, test_size=None, random_state=None):
+        if isinstance(test_size, (bool, np.bool_)):
+            raise ValueError(f"test_size must be a fraction in (0, 1] or a number of rows, "
+                             f"got {test_size!r}.")
+        if n_repeats > 1 and (test_size is None or test_size == 1.0
+                              and not isinstance(test_size, Integral)):
+            raise ValueError("n_repeats > 1 repeats the same split unless test_size draws "
+                             "a subset of the test rows; set test_size below 1.")
+        if times is not None:
+            check_time_array(times, "times")
         self.times = times
         self.n_repeats = n_repeats
         self.test_size = test_size
@@ -146,19 +155,19 @@ class LeaveOneSnapshotOut(BaseCrossValidator):
             )
         interior = labels[1:-1]
         if self.times is None:
-            chosen = interior
+            chosen = np.arange(1, labels.size - 1)
         else:
-            chosen = np.unique(np.asarray(self.times, dtype=np.float64).ravel())
-            unknown = chosen[~np.isin(chosen, interior)]
-            if chosen.size == 0 or unknown.size:
+            requested = np.unique(check_time_array(self.times, "times"))
+            chosen = match_snapshot_times(requested, labels)
+            unknown = requested[(chosen <= 0) | (chosen >= labels.size - 1)]
+            if unknown.size:
                 raise ValueError(
                     f"times must be interior snapshot times of y "
                     f"({', '.join(f'{t:g}' for t in interior)}); got "
-                    f"{', '.join(f'{t:g}' for t in unknown) or 'none'}. The first and "
+                    f"{', '.join(f'{t:g}' for t in unknown)}. The first and "
                     "last snapshots are never held out: the chain must keep its span."
                 )
-        previous = labels[np.searchsorted(labels, chosen) - 1]
-        return list(zip(previous, chosen))
+        return [(labels[k - 1], labels[k]) for k in np.unique(chosen)]
 
     def _subset(self, rows, rng):
         if self.test_size is None:
@@ -173,9 +182,6 @@ class LeaveOneSnapshotOut(BaseCrossValidator):
         if y is None:
             raise ValueError("y (the snapshot time of each row) is required: "
                              "LeaveOneSnapshotOut holds out one snapshot time at a time.")
-        if self.n_repeats > 1 and self.test_size is None:
-            raise ValueError("n_repeats > 1 repeats the same split unless test_size draws "
-                             "a subset of the test rows; set test_size.")
         return check_snapshot_times(y, n_samples if n_samples is not None else len(y))
 
     def split(self, X, y=None, groups=None):
@@ -220,6 +226,6 @@ class LeaveOneSnapshotOut(BaseCrossValidator):
         n_splits : int
         """
         if y is None and self.times is not None:
-            return np.unique(np.asarray(self.times, dtype=np.float64)).size * self.n_repeats
+            return np.unique(check_time_array(self.times, "times")).size * self.n_repeats
         y = self._check(y, None)
         return len(self._held_out_times(np.unique(y))) * self.n_repeats

@@ -80,11 +80,20 @@ def test_splitter_errors_say_what_to_do():
         next(LeaveOneSnapshotOut(times=[1, 3]).split(X, y))
     with pytest.raises(ValueError, match="y \\(the snapshot time of each row\\) is required"):
         next(LeaveOneSnapshotOut().split(X))
-    with pytest.raises(ValueError, match="set test_size"):
-        next(LeaveOneSnapshotOut(n_repeats=2).split(X, y))
-    for bad in (dict(n_repeats=0), dict(test_size=1.5), dict(test_size=0)):
+    for repeats_of_all_rows in (dict(n_repeats=2), dict(n_repeats=3, test_size=1.0)):
+        with pytest.raises(ValueError, match="set test_size below 1"):
+            LeaveOneSnapshotOut(**repeats_of_all_rows)
+    for bad in (dict(n_repeats=0), dict(test_size=1.5), dict(test_size=0), dict(test_size=True),
+                dict(times=["a"]), dict(times=[[1, 2], [3, 4]]), dict(times=[])):
         with pytest.raises(ValueError, match=next(iter(bad))):
             LeaveOneSnapshotOut(**bad)
+
+
+def test_held_out_times_match_labels_that_went_through_float32():
+    X, y = time_course(0, times=(0, 0.1, 0.2, 0.3), n_samples=5)
+    y32 = y.astype(np.float32)
+    (train, test), = LeaveOneSnapshotOut(times=[0.2]).split(X, y32)
+    assert np.array_equal(test, np.flatnonzero((y == 0.1) | (y == 0.2)))
 
 
 def test_docstring_examples_hold():
