@@ -68,8 +68,12 @@ class TransformedBridge(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     epsilon J^T J per unit time:
 
     - a rotation (``PCA`` with all components, ``whiten=False``) or a
-      translation leaves the cost ||x - y||^2 / 2 unchanged, so the model is
-      the same bridge as the untransformed one, with the same epsilon;
+      translation leaves the cost ||x - y||^2 / 2 unchanged, so the
+      Schrödinger bridge is the same, with the same epsilon; a fitted model
+      is the same where its model class is rotation-invariant
+      (SinkhornBridge; LightSB with ``covariance_type="full"`` or
+      ``"spherical"``), not LightSB's default ``"diag"``, whose axes turn
+      with the data;
     - an isotropic scaling z = x / s gives the bridge of the original data
       with epsilon s^2;
     - a ``StandardScaler`` with unequal scales s_d gives noise covariance
@@ -511,7 +515,9 @@ class TransformedBridge(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         start at the rows of X at their first snapshot time, go through T, the
         bridge and T⁻¹, and are compared at each later snapshot time of X with
         the rows there; in generative mode ``len(X)`` samples are compared
-        with X. Higher is better.
+        with X. Higher is better. A bridge that is not fitted between
+        snapshots (:class:`~skschrodinger.IteratedBridgeFlow`) keeps its own
+        ``score``, on the transformed rows.
 
         Parameters
         ----------
@@ -524,4 +530,6 @@ class TransformedBridge(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         score : float
         """
         check_is_fitted(self, "bridge_")
+        if not hasattr(self.bridge_, "link_epsilons_"):  # not a snapshot bridge (a particle flow)
+            return self.bridge_.score(self._to_transformed(X), y)
         return make_bridge_scorer(random_state=SCORE_SEED)(self, X, y)

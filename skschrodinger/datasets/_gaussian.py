@@ -128,9 +128,11 @@ def make_gaussian_bridge(
     the bridge runs from the source at t_0 to the target at t_m, and the
     snapshot at each interior t_k is an independent draw of ``n_samples``
     rows from the bridge's exact marginal at ``(t_k - t_0) / (t_m - t_0)``
-    (:meth:`GaussianBridge.marginal`). A chain of bridges fitted on any of
-    these snapshots with the same ``epsilon`` is this bridge, because the
-    Schrödinger bridge is Markov: held-out snapshots then identify ε.
+    (:meth:`GaussianBridge.marginal`). A chain of bridges fitted with the
+    same ``epsilon`` on any of these snapshots that keep the first and the
+    last time is this bridge, because the Schrödinger bridge is Markov (and
+    the chain's links then share ``epsilon`` as the bridge does): held-out
+    interior snapshots identify ε.
 
     Parameters
     ----------

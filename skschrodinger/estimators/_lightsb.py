@@ -317,7 +317,11 @@ class LightSBTransport(SnapshotBridge):
             snapshots = [X[y == t] for t in self.times_]
             missing = [t for t, rows in zip(self.times_, snapshots) if rows.shape[0] == 0]
             if missing:
-                raise ValueError(f"X has no rows at the fitted snapshot time(s) {missing}.")
+                raise ValueError(
+                    f"X has no rows at the fitted snapshot time(s) "
+                    f"{', '.join(f'{t:g}' for t in missing)}: the objective scores every "
+                    "link, so its folds need rows of every fitted snapshot (SnapshotKFold, "
+                    "not LeaveOneSnapshotOut).")
         total = 0.0
         with self._kernel_threads():
             for link, source, target in zip(self.links_, snapshots[:-1], snapshots[1:]):
