@@ -384,3 +384,11 @@ def test_failed_refit_leaves_the_previous_fit():
 ])
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+def test_a_particle_flow_keeps_its_own_score_in_transformed_units():
+    from skschrodinger import IteratedBridgeFlow
+
+    X = np.random.RandomState(0).standard_normal((60, 2)) * [10.0, 0.1]
+    model = TransformedBridge(IteratedBridgeFlow(epsilon=0.1), StandardScaler()).fit(X)
+    assert model.score(X) == model.bridge_.score(model.transformer_.transform(X))

@@ -187,3 +187,10 @@ def test_epsilon_per_unit_time_is_the_rate_every_link_shares():
     alone = SinkhornBridge(epsilon=2 * chain.epsilon_per_unit_time_).fit(X[short], y[short])
     assert alone.link_epsilons_[0] == pytest.approx(chain.link_epsilons_[:2].sum())
     assert alone.epsilon_per_unit_time_ == pytest.approx(chain.epsilon_per_unit_time_)
+
+
+def test_objective_scorer_options_are_validated_too():
+    with pytest.raises(ValueError, match="snapshots must be"):
+        make_bridge_scorer("objective", snapshots="bogus")
+    with pytest.raises(ValueError, match="random_state must be an integer"):
+        make_bridge_scorer("objective", random_state="x")
