@@ -1,6 +1,6 @@
 """
 Single-cell time course: choose ε by leaving a day out, then follow the cells
-===========================================================================
+=============================================================================
 
 Cells are measured at days 2, 3, 4 and 7. Which ε (the variance of the
 reference Brownian motion) and how many mixture components K should the

@@ -2,7 +2,7 @@ r"""Meta-estimators that combine a bridge with other scikit-learn estimators.
 
 :class:`TransformedBridge` fits a bridge in the coordinates of a fitted
 transformer (``StandardScaler``, ``PCA``, ...) and returns its predictions in
-the original feature space, as :class:`sklearn.compose.TransformedTargetRegressor`
+the original feature space, as scikit-learn's ``TransformedTargetRegressor``
 does for a regressor's target.
 """
 
@@ -55,7 +55,7 @@ class TransformedBridge(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         drift(x, t)             = bridge.drift(T(x), t) @ J     (affine T⁻¹ only)
 
     This is the bridge analogue of
-    :class:`~sklearn.compose.TransformedTargetRegressor`: fit in standardised
+    ``sklearn.compose.TransformedTargetRegressor``: fit in standardised
     or reduced coordinates, predict in the user's units. To *work* in the
     transformed space instead (predictions in PCA coordinates, say), use
     ``make_pipeline(transformer, bridge)``.
@@ -114,9 +114,9 @@ class TransformedBridge(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     transformer_ : estimator
         The fitted transformer (a ``FunctionTransformer`` identity when
         ``transformer`` is None).
-    inverse_offset_ : ndarray of shape (n_features_in_,) or None
+    inverse_offset_ : ndarray of shape (n_features_in\_,) or None
         c = T⁻¹(0) when the inverse is affine, else None.
-    inverse_jacobian_ : ndarray of shape (n_transformed_features, n_features_in_) or None
+    inverse_jacobian_ : ndarray of shape (n_transformed_features, n_features_in\_) or None
         J with T⁻¹(z) = c + z J when the inverse is affine, else None. It is
         computed at fit as (T⁻¹(λ I) − T⁻¹(0)) / λ (λ a power of two of the
         magnitude of the transformed rows), and the inverse is declared
@@ -137,16 +137,11 @@ class TransformedBridge(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     feature_names_in_ : ndarray of str
         Only when X has feature names that are all strings.
 
-    See Also
-    --------
-    sklearn.compose.TransformedTargetRegressor : The same idea for a regressor's target.
-    sklearn.pipeline.Pipeline : To fit and predict in the transformed space.
-
     Notes
     -----
     In generative mode (``fit(X)`` with y=None) the bridge's source N(0, I)
     lives in the transformed space: the source in the original space is its
-    image T⁻¹(N(0, I)) (for a ``StandardScaler``, N(mean_, diag(scale_^2))).
+    image T⁻¹(N(0, I)) (for a ``StandardScaler``, N(``mean_``, diag(``scale_``²))).
     Starting points passed to ``transform``, ``sample`` and
     ``sample_trajectory`` are always in the original space and go through T;
     ``sample(n_samples=n)`` draws its own source points.
@@ -455,7 +450,7 @@ class TransformedBridge(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         With x = T⁻¹(z) = c + z J and the bridge dZ = g(Z, t) dt +
         sqrt(eps) dW in the transformed space, dX = g(T(X), t) J dt +
         sqrt(eps) J^T dW: the drift maps by J exactly. For a ``StandardScaler``
-        J = diag(scale_); for ``PCA`` (``whiten=False``) J = components_.
+        J = diag(``scale_``); for ``PCA`` (``whiten=False``) J = ``components_``.
 
         Parameters
         ----------
