@@ -139,6 +139,23 @@ def match_snapshot_times(requested, times):
     return np.where(found, nearest, -1)
 
 
+def outside_time_range(times, first, last, span):
+    """Mask of the ``times`` outside [first, last] by more than the tolerance of time matching.
+
+    ``span`` is that of the fitted times (the tolerance is relative to it, as
+    in :func:`match_snapshot_times`), so a typed 0.3 is inside a range that
+    ends at 0.1 + 0.2.
+    """
+    times = np.asarray(times, dtype=np.float64)
+    slack = TIME_MATCH_TOLERANCE * span
+    return (times < first - slack) | (times > last + slack)
+
+
+def format_times(times):
+    """Snapshot times for a message: ``0, 0.5, 1``."""
+    return ", ".join(f"{t:g}" for t in np.atleast_1d(times))
+
+
 def check_time_array(times, name):
     """A 1-D float array of finite times, or a ValueError naming ``name``."""
     try:

@@ -18,7 +18,12 @@ from sklearn.model_selection._split import BaseCrossValidator
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, validate_params
 
-from ._validation import check_snapshot_times, check_time_array, match_snapshot_times
+from ._validation import (
+    check_snapshot_times,
+    check_time_array,
+    format_times,
+    match_snapshot_times,
+)
 
 
 class SnapshotKFold(StratifiedKFold):
@@ -148,7 +153,7 @@ class LeaveOneSnapshotOut(BaseCrossValidator):
         if labels.size < 3:
             raise ValueError(
                 f"LeaveOneSnapshotOut needs at least three snapshot times, got "
-                f"{labels.size} ({', '.join(f'{t:g}' for t in labels)}): ε cannot be chosen "
+                f"{labels.size} ({format_times(labels)}): ε cannot be chosen "
                 "from two snapshots, since every ε matches both of them. Add an intermediate "
                 "snapshot, or fix epsilon and choose n_components with SnapshotKFold and "
                 "make_bridge_scorer('objective')."
@@ -163,8 +168,8 @@ class LeaveOneSnapshotOut(BaseCrossValidator):
             if unknown.size:
                 raise ValueError(
                     f"times must be interior snapshot times of y "
-                    f"({', '.join(f'{t:g}' for t in interior)}); got "
-                    f"{', '.join(f'{t:g}' for t in unknown)}. The first and "
+                    f"({format_times(interior)}); got "
+                    f"{format_times(unknown)}. The first and "
                     "last snapshots are never held out: the chain must keep its span."
                 )
         return [(labels[k - 1], labels[k]) for k in np.unique(chosen)]

@@ -35,11 +35,12 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .._numerics import common_scale
 from .._threads import single_threaded_blas
 from .._validation import (
-    TIME_MATCH_TOLERANCE,
     check_not_annotated_data,
     check_scalar_time,
     check_snapshot_times,
+    format_times,
     match_snapshot_times,
+    outside_time_range,
     split_snapshots,
 )
 from ..kernels import brownian_bridge_paths, kernel_threads
@@ -351,7 +352,7 @@ class BaseBridge(OneToOneFeatureMixin, TransformerMixin, BaseEstimator, metaclas
         if index < 0:
             raise ValueError(
                 f"start_time must be one of the fitted snapshot times "
-                f"{', '.join(f'{t:g}' for t in self.times_)}; got {start_time:g}."
+                f"{format_times(self.times_)}; got {start_time:g}."
             )
         return index
 
@@ -367,8 +368,7 @@ class BaseBridge(OneToOneFeatureMixin, TransformerMixin, BaseEstimator, metaclas
             raise ValueError("times must be a non-empty array of finite numbers.")
         if np.any(np.diff(times) < 0):
             raise ValueError("times must be non-decreasing.")
-        slack = TIME_MATCH_TOLERANCE * (self.times_[-1] - self.times_[0])
-        if times[0] < first - slack or times[-1] > last + slack:
+        if np.any(outside_time_range(times, first, last, np.ptp(self.times_))):
             range_name = "fitted range" if start == 0 else "range from start_time"
             raise ValueError(
                 f"times must lie in the {range_name} [{first:g}, {last:g}]; "
@@ -454,8 +454,7 @@ class BaseBridge(OneToOneFeatureMixin, TransformerMixin, BaseEstimator, metaclas
         t = check_scalar_time(t)
         check_is_fitted(self, "links_")
         first = self.times_[self._check_start_time(start_time)]
-        slack = TIME_MATCH_TOLERANCE * (self.times_[-1] - self.times_[0])
-        if not first - slack <= t <= self.times_[-1] + slack:
+        if outside_time_range(t, first, self.times_[-1], np.ptp(self.times_)):
             raise ValueError(f"t must lie in [{first:g}, {self.times_[-1]:g}] (from the start "
                              f"time to the last fitted one); got t={t:g}.")
         return self.sample_trajectory(X, [t], start_time=start_time,

@@ -12,7 +12,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._threads import single_threaded_blas
-from .._validation import check_snapshot_times
+from .._validation import check_snapshot_times, format_times
 from ..kernels import kernel_threads
 from ._base import SCORE_SEED, SnapshotBridge, StandardisedLink, standardisation
 from ..datasets import GaussianBridge
@@ -319,7 +319,7 @@ class LightSBTransport(SnapshotBridge):
             if missing:
                 raise ValueError(
                     f"X has no rows at the fitted snapshot time(s) "
-                    f"{', '.join(f'{t:g}' for t in missing)}: the objective scores every "
+                    f"{format_times(missing)}: the objective scores every "
                     "link, so its folds need rows of every fitted snapshot (SnapshotKFold, "
                     "not LeaveOneSnapshotOut).")
         total = 0.0

@@ -6,7 +6,12 @@ import numbers
 import numpy as np
 from sklearn.utils import _safe_indexing, check_array
 
-from .._validation import check_snapshot_times, match_snapshot_times
+from .._validation import (
+    check_snapshot_times,
+    format_times,
+    match_snapshot_times,
+    outside_time_range,
+)
 from ._energy import energy_distance, half_energy_distance
 from ._wasserstein import wasserstein2_distance
 
@@ -85,14 +90,13 @@ class BridgeScorer:
         if match_snapshot_times(start, fitted)[0] < 0:
             raise ValueError(
                 f"The first snapshot time of X, {start:g}, is not a fitted snapshot time "
-                f"({', '.join(f'{t:g}' for t in fitted)}): the predicted paths start from "
+                f"({format_times(fitted)}): the predicted paths start from "
                 "the rows at that time."
             )
-        inside = match_snapshot_times(labels, fitted[[0, -1]]) >= 0
-        outside = labels[~inside & ((labels < fitted[0]) | (labels > fitted[-1]))]
+        outside = labels[outside_time_range(labels, fitted[0], fitted[-1], np.ptp(fitted))]
         if outside.size:
             raise ValueError(
-                f"X has rows at snapshot time(s) {', '.join(f'{t:g}' for t in outside)}, "
+                f"X has rows at snapshot time(s) {format_times(outside)}, "
                 f"outside the fitted range [{fitted[0]:g}, {fitted[-1]:g}]: the bridge "
                 "cannot predict them."
             )
