@@ -122,10 +122,13 @@ def test_fused_diagonal_mean_and_drift_kernels_match_numpy():
 def test_kernel_results_do_not_depend_on_the_number_of_threads():
     """Blocks are fixed by the problem size; reductions are summed in block order."""
     from skschrodinger.kernels import (
+        bilinear_exp_matrix,
         bilinear_logsumexp,
         bilinear_softmax_draw,
         bilinear_softmax_mean,
         kernel_threads,
+        matrix_vector,
+        vector_matrix,
     )
 
     rng = np.random.RandomState(5)
@@ -140,7 +143,11 @@ def test_kernel_results_do_not_depend_on_the_number_of_threads():
         return (lse, *bilinear_softmax_mean(X, Y, YT, c, 0.3),
                 bilinear_softmax_draw(X, Y, YT, c, 0.3, lse, uniforms),
                 *diagonal_quadratic_moments(X, A, B, b), mean_pairwise_distance(X, Y),
-                brownian_bridge_paths(X, X[::-1].copy(), np.array([0.5]), 1.0, X[:, None, :]))
+                brownian_bridge_paths(X, X[::-1].copy(), np.array([0.5]), 1.0, X[:, None, :]),
+                *dense_products(bilinear_exp_matrix(X, Y, YT, c, uniforms, 0.3)))
+
+    def dense_products(matrix):
+        return matrix, matrix_vector(matrix, c), vector_matrix(uniforms, matrix)
 
     with kernel_threads(1):
         reference = everything()

@@ -10,7 +10,13 @@ kernel compiles (or loads from numba's cache) on its first call.
 
 from ._bridge import brownian_bridge_paths
 from ._distance import mean_pairwise_distance
-from ._logsumexp import bilinear_logsumexp, bilinear_softmax_draw, bilinear_softmax_mean
+from ._logsumexp import (
+    bilinear_exp_matrix,
+    bilinear_logsumexp,
+    bilinear_softmax_draw,
+    bilinear_softmax_mean,
+)
+from ._matvec import matrix_vector, vector_matrix
 from ._mixture import (
     diagonal_bridge_mean,
     diagonal_bridge_terms,
@@ -23,6 +29,7 @@ from ._mixture import (
 from ._parallel import kernel_threads
 
 __all__ = [
+    "bilinear_exp_matrix",
     "bilinear_logsumexp",
     "bilinear_softmax_draw",
     "bilinear_softmax_mean",
@@ -35,5 +42,7 @@ __all__ = [
     "draw_components",
     "kernel_threads",
     "log_softmax_rows",
+    "matrix_vector",
     "mean_pairwise_distance",
+    "vector_matrix",
 ]

@@ -51,6 +51,11 @@ EXP_COST = 8
 """The polynomial exp of ``_exp_sum``, in multiply-adds (for the threads' work estimate)."""
 _EXP_FLOOR = -708.0
 """Arguments are clipped here (exp(-708) ~ 3e-308, still a normal float)."""
+_EXP_CEILING = 700.0
+"""Largest argument :func:`bilinear_exp_matrix` exponentiates (``_exp_sum`` needs x <= 709)."""
+MATRIX_FLOOR = np.exp(-500.0)
+"""Entries of :func:`bilinear_exp_matrix` below this (7e-218) are stored as zero, so that
+products with small weights stay normal floats (subnormal arithmetic is many times slower)."""
 
 
 @kernel(fastmath=FAST_MATH, inline="always")
@@ -305,3 +310,52 @@ def bilinear_softmax_draw(U, V, VT, c, scale, lse, uniforms):
     run_blocks(_softmax_draw_tiles, _row_tiles(U.shape[0]), U, V, VT, c, float(scale), lse,
                uniforms, columns, work=_work(U, V))
     return columns
+
+
+@kernel(fastmath=FAST_MATH)
+def _exp_matrix_tiles(first, last, U, V, VT, c, row_offsets, scale, out):
+    """Row tiles ``first:last`` of :func:`bilinear_exp_matrix`, written into ``out``."""
+    n, m = U.shape[0], V.shape[0]
+    flat = np.empty(TILE_ROWS * TILE_COLUMNS)
+    scratch = np.empty(TILE_COLUMNS)
+    for tile_row in range(first, last):
+        i0 = tile_row * TILE_ROWS
+        i1 = min(i0 + TILE_ROWS, n)
+        for j0 in range(0, m, TILE_COLUMNS):
+            j1 = min(j0 + TILE_COLUMNS, m)
+            tile = _fill_tile(U, V, VT, c, scale, i0, i1, j0, j1, flat)
+            for r in range(i1 - i0):
+                row = tile[r]
+                target = out[i0 + r, j0:j1]
+                peak = -np.inf
+                for jj in range(j1 - j0):
+                    peak = max(peak, row[jj])
+                if peak + row_offsets[i0 + r] > _EXP_CEILING:  # beyond the polynomial's range
+                    target[:] = np.inf
+                    continue
+                _exp_sum(row, -row_offsets[i0 + r], scratch)
+                for jj in range(j1 - j0):
+                    target[jj] = row[jj] if row[jj] >= MATRIX_FLOOR else 0.0
+
+
+def bilinear_exp_matrix(U, V, VT, c, row_offsets, scale):
+    """The dense matrix ``exp(r_i + c_j + s <u_i, v_j>)`` of the logits (1) plus row offsets.
+
+    Entries below ``MATRIX_FLOOR`` = exp(-500) are stored as zero; a row with an
+    entry above exp(700) is stored as infinite (the caller must not use it).
+
+    Parameters
+    ----------
+    U, V, VT, c, scale
+        As in :func:`bilinear_logsumexp`.
+    row_offsets : ndarray of shape (n,)
+        The r_i.
+
+    Returns
+    -------
+    matrix : ndarray of shape (n, m)
+    """
+    out = np.empty((U.shape[0], V.shape[0]))
+    run_blocks(_exp_matrix_tiles, _row_tiles(U.shape[0]), U, V, VT, c, row_offsets,
+               float(scale), out, work=_work(U, V))
+    return out
