@@ -23,21 +23,25 @@ from numbers import Integral, Real
 
 import numpy as np
 from scipy.spatial.distance import cdist
+from sklearn import get_config
 from sklearn.utils import check_array
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ._numerics import row_norms
 from ._sinkhorn_iterations import (
+    OnlineHalfSteps,
+    Progress,
+    StageHalfSteps,
+    anderson_iterations,
+    annealing_iterations,
     pair_marginal_error,
-    sinkhorn_iterations,
+    relaxed_iterations,
     symmetric_iterations,
 )
 from ._threads import single_threaded_blas
 from ._validation import check_weights
 from .kernels import kernel_threads
 
-STAGE_TOL = 1e-2
-"""Marginal error at which an intermediate epsilon-scaling stage hands over to the next."""
 MAX_COST_OVER_EPSILON = 1e300
 """Largest cost / epsilon the log-domain iterations can hold without overflow."""
 LOG_LARGEST_FLOAT = np.log(np.finfo(np.float64).max)
@@ -64,6 +68,8 @@ class SinkhornResult:
     converged : bool
         Whether the stopping rule was met within ``max_iter``
         (``marginal_error < tol``; POT's own rule for ``backend="pot"``).
+    dense : bool
+        Whether iterations ran on the precomputed stabilised kernel.
     """
 
     f: np.ndarray
@@ -73,6 +79,7 @@ class SinkhornResult:
     n_iter: int
     marginal_error: float
     converged: bool
+    dense: bool = False
 
 
 def _log_weights(weights, n, name):
@@ -130,7 +137,7 @@ def _check_cost_range(largest_distance, epsilon):
 
 
 def _epsilon_ladder(largest_distance, epsilon, epsilon_scaling):
-    """epsilon-scaling stages: from an upper bound of the cost down to epsilon (exclusive)."""
+    """Annealing schedule: C_max q^k from an upper bound of the cost down to epsilon (exclusive)."""
     if epsilon_scaling is None:
         return []
     ladder, current = [], 0.5 * largest_distance ** 2
@@ -140,12 +147,26 @@ def _epsilon_ladder(largest_distance, epsilon, epsilon_scaling):
     return ladder
 
 
-def _solve_numba(Xc, Yc, log_a, log_b, epsilon, f, g, max_iter, tol, relaxation):
-    omega = 0.0 if relaxation == "auto" else float(relaxation)
-    return sinkhorn_iterations(Xc, Yc, log_a, log_b, epsilon, f, g, max_iter, tol, omega)
+def _dense_fits(n, m, dense_kernel_memory):
+    """Whether the n x m float64 kernel fits ``dense_kernel_memory`` MiB (None: working_memory)."""
+    budget = get_config()["working_memory"] if dense_kernel_memory is None else dense_kernel_memory
+    return 8.0 * n * m <= budget * 2.0 ** 20
 
 
-def _solve_pot(Xc, Yc, log_a, log_b, epsilon, f, g, max_iter, tol, relaxation, cost):
+def _solve_numba(online, epsilon, f, g, max_iter, tol, acceleration, dense, progress):
+    """Iterations at the target epsilon; returns (f, g, n_iter, error, used_dense)."""
+    steps = StageHalfSteps(online, epsilon, dense)
+    if acceleration == "anderson":
+        f, g, n_iter, error = anderson_iterations(steps, online.a, epsilon, f, max_iter, tol,
+                                                  progress)
+    else:
+        relaxation = {"overrelaxation": 0.0, None: 1.0}.get(acceleration, acceleration)
+        f, g, n_iter, error = relaxed_iterations(steps, (online.a, online.b), epsilon, f, g,
+                                                 max_iter, tol, float(relaxation), progress)
+    return f, g, n_iter, error, steps.used_dense
+
+
+def _solve_pot(Xc, Yc, log_a, log_b, epsilon, f, g, max_iter, tol):
     import ot
 
     a, b = np.exp(log_a), np.exp(log_b)
@@ -154,12 +175,15 @@ def _solve_pot(Xc, Yc, log_a, log_b, epsilon, f, g, max_iter, tol, relaxation, c
     # stores exp(log_u), exp(log_v), which overflow; neither is used here (log_u and log_v
     # are), and the potentials are checked for finiteness by the caller.
     with np.errstate(divide="ignore", under="ignore", over="ignore"):
-        plan, log = ot.sinkhorn(a, b, cost, reg=2 * epsilon, method="sinkhorn_log",
+        plan, log = ot.sinkhorn(a, b, ot.dist(Xc, Yc), reg=2 * epsilon, method="sinkhorn_log",
                                 numItermax=max_iter, stopThr=tol, log=True, warn=False,
                                 warmstart=warm)
     error = np.abs(plan.sum(axis=1) - a).sum() + np.abs(plan.sum(axis=0) - b).sum()
     return (epsilon * (log["log_u"] - log_a), epsilon * (log["log_v"] - log_b),
             int(log["niter"]) + 1, error)
+
+
+ACCELERATIONS = ("anderson", "overrelaxation")
 
 
 @validate_params(
@@ -172,17 +196,20 @@ def _solve_pot(Xc, Yc, log_a, log_b, epsilon, f, g, max_iter, tol, relaxation, c
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="neither")],
         "epsilon_scaling": [Interval(Real, 0, 1, closed="neither"), None],
-        "relaxation": [StrOptions({"auto"}), Interval(Real, 1, 2, closed="left")],
+        "acceleration": [StrOptions(set(ACCELERATIONS)), Interval(Real, 1, 2, closed="left"),
+                         None],
         "init": [tuple, None],
         "backend": [StrOptions({"numba", "pot"})],
+        "dense_kernel_memory": [Interval(Real, 0, None, closed="left"), None],
         "n_jobs": [Integral, None],
         "verbose": ["verbose"],
     },
     prefer_skip_nested_validation=True,
 )
 def sinkhorn(X, Y, epsilon, *, a=None, b=None, max_iter=1000, tol=1e-6, epsilon_scaling=None,
-             relaxation="auto", init=None, backend="numba", n_jobs=None, verbose=0):
-    """Entropic OT between two weighted point clouds by log-domain Sinkhorn.
+             acceleration="anderson", init=None, backend="numba", dense_kernel_memory=None,
+             n_jobs=None, verbose=0):
+    """Entropic OT between two weighted point clouds by accelerated Sinkhorn.
 
     Solves min_pi <pi, C> + eps KL(pi | a (x) b) over couplings of
     (x_i, a_i) and (y_j, b_j) with C = ||x - y||^2 / 2 (POT's ``reg`` is
@@ -193,7 +220,10 @@ def sinkhorn(X, Y, epsilon, *, a=None, b=None, max_iter=1000, tol=1e-6, epsilon_
 
     Both clouds are first centred at their weighted means (an exact change
     of the potentials by affine terms), which keeps the on-the-fly cost free
-    of cancellation for far-apart clouds.
+    of cancellation for far-apart clouds. By default the iterations are
+    Anderson-accelerated, and once near the solution they run on the dense
+    stabilised kernel if it fits ``dense_kernel_memory`` (see the user
+    guide's Sinkhorn page).
 
     Parameters
     ----------
@@ -212,18 +242,20 @@ def sinkhorn(X, Y, epsilon, *, a=None, b=None, max_iter=1000, tol=1e-6, epsilon_
         ``backend="pot"`` this is POT's ``stopThr``: the L2 norm of the
         column-marginal error, checked every 10 iterations.
     epsilon_scaling : float in (0, 1), default=None
-        If set, solve first for the decreasing epsilons
-        C_max q^k > epsilon (C_max an upper bound of the cost, q this factor),
-        each to a marginal error of 1e-2 and warm-starting the next. It
-        speeds up cold starts at small epsilon on some problems and costs a
-        few iterations on others; ignored when ``init`` is given.
-    relaxation : "auto" or float in [1, 2), default="auto"
-        Over-relaxation w of the updates, f <- (1 - w) f + w F(g) (1: plain
-        Sinkhorn). "auto" runs plain iterations until their convergence rate
-        r is stable, then w = 2 / (1 + sqrt(1 - r)). With any w > 1 the
-        error must fall over every 10 iterations; if it does not (a large w
-        can diverge far from the solution), the iterations return to the best
-        potentials so far and continue with w = 1. Numba backend only.
+        If set, first run one iteration at each of the decreasing epsilons
+        C_max q^k > epsilon (C_max an upper bound of the cost, q this
+        factor), warm-starting the next, as GeomLoss and OTT's epsilon
+        scheduler do; then iterate at epsilon. Ignored when ``init`` is given.
+    acceleration : {"anderson", "overrelaxation"}, float in [1, 2) or None, \
+            default="anderson"
+        How the iterates are combined. "anderson": Anderson acceleration of
+        f -> F(G(f)) over the last 5 iterates, restarted from the best
+        iterate if the error jumps. "overrelaxation": plain iterations until
+        their convergence rate r is stable, then f <- (1 - w) f + w F(g)
+        with w = 2 / (1 + sqrt(1 - r)). A float is a fixed w; None (or 1)
+        is plain Sinkhorn. With any w > 1 the error must fall over every 10
+        iterations, or the iterations return to the best potentials so far
+        and go on with w = 1. Numba backend only.
     init : tuple (f, g) of arrays, default=None
         Warm start from potentials of a nearby problem (same points). None
         starts from zero potentials, or, when epsilon exceeds the mean cost,
@@ -232,12 +264,22 @@ def sinkhorn(X, Y, epsilon, *, a=None, b=None, max_iter=1000, tol=1e-6, epsilon_
     backend : {"numba", "pot"}, default="numba"
         "pot" calls ``ot.sinkhorn(..., method="sinkhorn_log")`` on the dense
         n x m cost matrix.
+    dense_kernel_memory : float, default=None
+        Largest n x m kernel, in MiB, the numba backend may precompute: once
+        the marginal error is below 1 it iterates with matrix-vector products
+        on the stabilised kernel exp((f~_i + g~_j - C_ij) / eps) (several
+        times faster per iteration) instead of recomputing the cost. None
+        uses scikit-learn's ``working_memory`` (1024 MiB unless set with
+        :func:`sklearn.set_config`); 0 never precomputes, keeping memory
+        O((n + m) d).
     n_jobs : int, default=None
         Threads of the numba kernels: None uses numba's setting
         (``NUMBA_NUM_THREADS``, all cores by default), -1 all cores, k > 0
-        k threads. The result does not depend on it.
+        k threads; the setting is restored after the call. The result does
+        not depend on it.
     verbose : int, default=0
-        Print the iterations and marginal error of each stage.
+        Print the iteration, marginal error and elapsed time every
+        ``100 // verbose`` iterations and at the end of each stage.
 
     Returns
     -------
@@ -262,8 +304,8 @@ def sinkhorn(X, Y, epsilon, *, a=None, b=None, max_iter=1000, tol=1e-6, epsilon_
     if X.shape[1] != Y.shape[1]:
         raise ValueError(f"X and Y must have the same number of features, got "
                          f"{X.shape[1]} and {Y.shape[1]}.")
-    if backend == "pot" and relaxation != "auto":
-        raise ValueError("relaxation applies to the numba backend only.")
+    if backend == "pot" and acceleration != "anderson":
+        raise ValueError("acceleration applies to the numba backend only.")
     log_a, log_b = _log_weights(a, X.shape[0], "a"), _log_weights(b, Y.shape[0], "b")
     a_, b_ = np.exp(log_a), np.exp(log_b)
     mean_x, mean_y = a_ @ X, b_ @ Y
@@ -285,30 +327,24 @@ def sinkhorn(X, Y, epsilon, *, a=None, b=None, max_iter=1000, tol=1e-6, epsilon_
         f, g = f - gauge, g + gauge
     elif not independent_start:
         f, g = np.zeros(X.shape[0]), np.zeros(Y.shape[0])
-    if backend == "pot":
-        import ot
-
-        cost = ot.dist(Xc, Yc)
-
-        def solve(*args):
-            return _solve_pot(*args, cost)
-    else:
-        solve = _solve_numba
-    n_iter, error = 0, np.inf
+    progress = Progress(verbose, "[sinkhorn]")
+    n_iter, error, used_dense = 0, np.inf, False
     with single_threaded_blas(), kernel_threads(n_jobs):
-        stages = [(e, max(tol, STAGE_TOL)) for e in ladder] + [(epsilon, tol)]
-        if independent_start and backend == "numba":
-            # If they already meet tol, iterating could only lose their level to rounding.
-            n_iter, error = 1, pair_marginal_error(Xc, Yc, log_a, log_b, epsilon, f, g)
-            if error < tol:
-                stages = []
-        for stage_epsilon, stage_tol in stages:
-            f, g, iterations, error = solve(Xc, Yc, log_a, log_b, stage_epsilon, f, g,
-                                            max(1, max_iter - n_iter), stage_tol, relaxation)
-            n_iter += iterations
-            if verbose:
-                print(f"[sinkhorn] epsilon={stage_epsilon:.4g}: {iterations} iterations, "
-                      f"marginal error {error:.3g}")
+        if backend == "pot":
+            f, g, n_iter, error = _solve_pot(Xc, Yc, log_a, log_b, epsilon, f, g, max_iter, tol)
+        else:
+            online = OnlineHalfSteps(Xc, Yc, log_a, log_b)
+            f, g, n_iter = annealing_iterations(online, ladder[: max_iter - 1], f, g)
+            error = pair_marginal_error(online, epsilon, f, g) if independent_start else np.inf
+            # Independent potentials that already meet tol would only lose their level to
+            # rounding by iterating.
+            if not error < tol:
+                f, g, iterations, error, used_dense = _solve_numba(
+                    online, epsilon, f, g, max_iter - n_iter, tol, acceleration,
+                    _dense_fits(X.shape[0], Y.shape[0], dense_kernel_memory), progress)
+                n_iter += iterations
+            n_iter = max(n_iter, 1)
+        progress(n_iter, error, epsilon, final=True)
     _check_potentials(error, f, g)
     f = f + Xc @ shift + 0.5 * shift @ shift
     g = g - Yc @ shift
@@ -316,7 +352,8 @@ def sinkhorn(X, Y, epsilon, *, a=None, b=None, max_iter=1000, tol=1e-6, epsilon_
     f, g = f - gauge, g + gauge
     return SinkhornResult(f=f, g=g, epsilon=float(epsilon), cost=float(a_ @ f + b_ @ g),
                           n_iter=int(n_iter), marginal_error=float(error),
-                          converged=bool(error < tol or (backend == "pot" and n_iter < max_iter)))
+                          converged=bool(error < tol or (backend == "pot" and n_iter < max_iter)),
+                          dense=bool(used_dense))
 
 
 def _check_potentials(error, *potentials):
