@@ -8,7 +8,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._threads import single_threaded_blas
-from ..entropic_ot import sinkhorn
+from ..entropic_ot import ACCELERATIONS, sinkhorn
 from ..kernels import bilinear_logsumexp, bilinear_softmax_draw, bilinear_softmax_mean
 from ._base import BridgeLink, SnapshotBridge
 
@@ -109,8 +109,10 @@ class SinkhornBridge(SnapshotBridge):
     model is the empirical SB, which converges to the population one as the
     samples grow.
 
-    The Sinkhorn kernels compute the cost on the fly, so memory is
-    O((n + m) d): 50 000 x 50 000 problems fit in well under 1 GiB.
+    Predictions compute the cost on the fly, so their memory is O((n + m) d);
+    ``fit`` precomputes a link's n x m kernel only while it fits
+    ``dense_kernel_memory``, so 50 000 x 50 000 links still fit in well
+    under 1 GiB.
 
     Parameters
     ----------
@@ -126,15 +128,23 @@ class SinkhornBridge(SnapshotBridge):
         ``backend="pot"``: POT's ``stopThr``, see
         :func:`~skschrodinger.entropic_ot.sinkhorn`).
     epsilon_scaling : float in (0, 1), default=None
-        Solve first for decreasing epsilons (factor ``epsilon_scaling``) from
-        an upper bound of the cost, warm-starting each stage.
-    relaxation : "auto" or float in [1, 2), default="auto"
-        Over-relaxation of the Sinkhorn updates (1: plain; "auto" estimates
-        the optimal one from the observed convergence rate). Numba backend
-        only: with ``backend="pot"`` leave it at "auto".
+        First run one iteration at each of the decreasing epsilons
+        C_max q^k (q = ``epsilon_scaling``) from an upper bound of the cost
+        down to the link's epsilon, warm-starting the next.
+    acceleration : {"anderson", "overrelaxation"}, float in [1, 2) or None, \
+            default="anderson"
+        How the Sinkhorn iterates are combined: Anderson acceleration,
+        adaptive over-relaxation, a fixed over-relaxation, or None for plain
+        Sinkhorn (see :func:`~skschrodinger.entropic_ot.sinkhorn`). Numba
+        backend only: with ``backend="pot"`` leave it at "anderson".
     backend : {"numba", "pot"}, default="numba"
         "pot" solves with ``ot.sinkhorn(..., method="sinkhorn_log")`` on the
         dense cost matrix (memory O(n m)); the fitted model is the same.
+    dense_kernel_memory : float, default=None
+        Largest n x m kernel (MiB) a link's solver may precompute to iterate
+        by matrix-vector products once near the solution; None uses
+        scikit-learn's ``working_memory`` (1024 MiB by default), 0 never
+        (memory O((n + m) d)). Predictions never use it.
     warm_start : bool, default=False
         Start each link's Sinkhorn from the previous fit's potentials when
         the snapshots have the same sizes (e.g. refitting at a nearby
@@ -147,7 +157,8 @@ class SinkhornBridge(SnapshotBridge):
     random_state : int, RandomState instance or None, default=None
         Seeds the generative source (y=None).
     verbose : int, default=0
-        Print each link's iterations and marginal error.
+        Print each link's iterations and marginal error; from 2 on, also the
+        solver's progress every ``100 // (verbose - 1)`` iterations.
 
     Attributes
     ----------
@@ -183,8 +194,10 @@ class SinkhornBridge(SnapshotBridge):
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="neither")],
         "epsilon_scaling": [Interval(Real, 0, 1, closed="neither"), None],
-        "relaxation": [StrOptions({"auto"}), Interval(Real, 1, 2, closed="left")],
+        "acceleration": [StrOptions(set(ACCELERATIONS)), Interval(Real, 1, 2, closed="left"),
+                         None],
         "backend": [StrOptions({"numba", "pot"})],
+        "dense_kernel_memory": [Interval(Real, 0, None, closed="left"), None],
         "warm_start": ["boolean"],
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],
@@ -192,14 +205,15 @@ class SinkhornBridge(SnapshotBridge):
     }
 
     def __init__(self, epsilon=1.0, max_iter=1000, tol=1e-6, epsilon_scaling=None,
-                 relaxation="auto", backend="numba", warm_start=False, n_jobs=None,
-                 random_state=None, verbose=0):
+                 acceleration="anderson", backend="numba", dense_kernel_memory=None,
+                 warm_start=False, n_jobs=None, random_state=None, verbose=0):
         self.epsilon = epsilon
         self.max_iter = max_iter
         self.tol = tol
         self.epsilon_scaling = epsilon_scaling
-        self.relaxation = relaxation
+        self.acceleration = acceleration
         self.backend = backend
+        self.dense_kernel_memory = dense_kernel_memory
         self.warm_start = warm_start
         self.n_jobs = n_jobs
         self.random_state = random_state
@@ -221,9 +235,11 @@ class SinkhornBridge(SnapshotBridge):
         for index, epsilon in enumerate(link_epsilons):
             source, target = snapshots[index], snapshots[index + 1]
             result = sinkhorn(source, target, epsilon, max_iter=self.max_iter, tol=self.tol,
-                              epsilon_scaling=self.epsilon_scaling, relaxation=self.relaxation,
+                              epsilon_scaling=self.epsilon_scaling,
+                              acceleration=self.acceleration,
                               init=self._previous_potentials(index, source, target),
-                              backend=self.backend, n_jobs=self.n_jobs,
+                              backend=self.backend,
+                              dense_kernel_memory=self.dense_kernel_memory, n_jobs=self.n_jobs,
                               verbose=max(0, self.verbose - 1))
             if self.verbose:
                 print(f"[SinkhornBridge link {index}] epsilon={epsilon:.4g}: "
