@@ -165,7 +165,7 @@ def _three_snapshots(n_features=2):
 
 
 @pytest.mark.parametrize("first, failing, error", [
-    (lambda: SinkhornBridge(), lambda: SinkhornBridge(backend="pot", relaxation=1.5),
+    (lambda: SinkhornBridge(), lambda: SinkhornBridge(backend="pot", acceleration=1.5),
      ValueError),
     (lambda: DSBTransport(n_steps=3, n_ipf=1, random_state=0),
      lambda: DSBTransport(n_steps=3, n_ipf=1, regressor=Failing()), RuntimeError),
@@ -306,9 +306,9 @@ def test_a_large_fixed_relaxation_falls_back_instead_of_diverging():
     rng = np.random.default_rng(0)
     rng.normal(size=(100, 2)), rng.normal(size=(100, 2))  # the generator state of the report
     X, Y = rng.normal(size=(200, 2)), rng.normal(size=(200, 2)) + 1
-    result = sinkhorn(X, Y, 0.1, relaxation=1.99)
+    result = sinkhorn(X, Y, 0.1, acceleration=1.99)
     assert result.converged and result.marginal_error < 1e-6  # it was 1e169, or inf
-    precise = sinkhorn(X, Y, 0.1, relaxation=1.99, tol=1e-11)
+    precise = sinkhorn(X, Y, 0.1, acceleration=1.99, tol=1e-11)
     a = np.full(200, 1 / 200)
     plan = ot.sinkhorn(a, a, ot.dist(X, Y), reg=0.2, method="sinkhorn_log", stopThr=1e-14,
                        numItermax=100_000)
@@ -337,7 +337,7 @@ def test_convergence_warning_prints_small_errors_readably():
     """It printed "marginal errors [0.]" for 5.9e-4 (fixed-point, two decimals)."""
     X, y, _ = make_gaussian_bridge(200, 2, epsilon=0.05, random_state=0)
     with pytest.warns(ConvergenceWarning) as caught:
-        model = SinkhornBridge(epsilon=0.05, max_iter=100, tol=1e-12).fit(X, y)
+        model = SinkhornBridge(epsilon=0.05, max_iter=100, tol=1e-12, acceleration=None).fit(X, y)
     error = model.marginal_errors_[0]
     assert 1e-10 < error < 1e-3
     assert f"(marginal errors {error:.2g});" in str(caught[0].message)
