@@ -20,7 +20,10 @@ products::
 
 exact for any (f, g): the reference only keeps the numbers in range. When
 f moves more than ``ABSORB_LIMIT`` eps from f~ (or a sum under- or
-overflows), the half-step is done online and K rebuilt around the new pair.
+overflows), the half-step is done online and K rebuilt around the new pair --
+at once if the old kernel served ``WELL_USED`` products, else after a number
+of such fallbacks that doubles with each short-lived kernel, so that fast
+moving potentials cost online half-steps, not a rebuild each.
 :class:`StageHalfSteps` starts online and moves to the dense kernel, if it
 fits the memory budget, once the marginal error is below
 ``DENSE_SWITCH_ERROR``: far from the solution whole rows of K underflow.
@@ -56,8 +59,10 @@ DENSE_SWITCH_ERROR = 1.0
 """Marginal error below which the dense kernel is built (if it fits the memory budget)."""
 ABSORB_LIMIT = 100.0
 """Largest |f - f~| / eps the dense kernel is used at before it is rebuilt around f."""
-MAX_REBUILDS = 20
-"""Rebuilds of the dense kernel in one stage after which the stage stays online."""
+WELL_USED = 10
+"""Products a kernel must serve for the next rebuild to follow the first online fallback; after
+a kernel that served fewer, the fallbacks before a rebuild double (at most ``MAX_PATIENCE``)."""
+MAX_PATIENCE = 64
 
 
 def _soft_c_transform(X, Y, YT, half_sq_x, half_sq_y, log_b, g, epsilon):
@@ -133,55 +138,66 @@ class DenseHalfSteps:
 
     def __init__(self, online, epsilon, f, g):
         self.online, self.epsilon = online, epsilon
-        self.rebuilds = -1
+        self.rebuilds, self.uses, self.fallbacks = -1, 0, 0
+        self.kernel = self.f_reference = self.g_reference = None
         self._build(f, g)
+        self.patience = 1
 
     @property
     def usable(self):
-        """Whether the kernel is in use (False once it could not be kept in range)."""
+        """Whether a kernel is held (False while none could be kept in range)."""
         return self.kernel is not None
 
     def _build(self, f, g):
         self.rebuilds += 1
-        self.kernel = None
-        if self.rebuilds > MAX_REBUILDS:
-            return
+        self.patience = (1 if self.uses >= WELL_USED
+                         else min(2 * getattr(self, "patience", 1), MAX_PATIENCE))
+        self.uses = self.fallbacks = 0
         with np.errstate(over="ignore"):
             kernel = self.online.stabilised_kernel(f, g, self.epsilon)
-        if np.isfinite(kernel).all():  # np.isfinite(...).all() allocates n m booleans once
-            self.kernel, self.f_reference, self.g_reference = kernel, f, g
+        finite = np.isfinite(kernel).all()
+        self.kernel = kernel if finite else None
+        if finite:
+            self.f_reference, self.g_reference = f, g
+
+    def _fallback(self, f, g):
+        """After a half-step done online: rebuild around (f, g) once patience runs out."""
+        self.fallbacks += 1
+        if self.fallbacks >= self.patience:
+            self._build(f, g)
 
     def _product(self, potential, reference, log_weights, reference_out, multiply):
         """reference_out - eps log(K-product with weights exp(log w + (potential - ref) / eps))."""
+        if self.kernel is None:
+            return None
         shift = (potential - reference) / self.epsilon
         if not np.abs(shift).max() <= ABSORB_LIMIT:
             return None
         with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
             update = reference_out - self.epsilon * np.log(multiply(np.exp(log_weights + shift)))
-        return update if np.isfinite(update).all() else None
+        if not np.isfinite(update).all():
+            return None
+        self.uses += 1
+        return update
 
     def g_update(self, f, epsilon):
-        """G(f) of (2); rebuilds the kernel around (f, G(f)) when f is out of its range."""
-        if self.kernel is not None:
-            update = self._product(f, self.f_reference, self.online.log_a, self.g_reference,
-                                   lambda u: vector_matrix(u, self.kernel))
-            if update is not None:
-                return update
+        """G(f) of (2); online (and then perhaps a rebuild) when f is out of the kernel's range."""
+        update = self._product(f, self.f_reference, self.online.log_a, self.g_reference,
+                               lambda u: vector_matrix(u, self.kernel))
+        if update is not None:
+            return update
         g = self.online.g_update(f, epsilon)
-        if self.kernel is not None:
-            self._build(f, g)
+        self._fallback(f, g)
         return g
 
     def f_update(self, g, epsilon):
-        """F(g) of (2); rebuilds the kernel around (F(g), g) when g is out of its range."""
-        if self.kernel is not None:
-            update = self._product(g, self.g_reference, self.online.log_b, self.f_reference,
-                                   lambda v: matrix_vector(self.kernel, v))
-            if update is not None:
-                return update
+        """F(g) of (2); online (and then perhaps a rebuild) when g is out of the kernel's range."""
+        update = self._product(g, self.g_reference, self.online.log_b, self.f_reference,
+                               lambda v: matrix_vector(self.kernel, v))
+        if update is not None:
+            return update
         f = self.online.f_update(g, epsilon)
-        if self.kernel is not None:
-            self._build(f, g)
+        self._fallback(f, g)
         return f
 
 
@@ -205,7 +221,7 @@ class StageHalfSteps:
         return self.dense is not None
 
     def _current(self):
-        return self.dense if self.dense is not None and self.dense.usable else self.online
+        return self.dense if self.dense is not None else self.online
 
     def g_update(self, f):
         return self._current().g_update(f, self.epsilon)
