@@ -246,8 +246,7 @@ def sinkhorn(X, Y, epsilon, *, a=None, b=None, max_iter=1000, tol=1e-6, epsilon_
         C_max q^k > epsilon (C_max an upper bound of the cost, q this
         factor), warm-starting the next, as GeomLoss and OTT's epsilon
         scheduler do; then iterate at epsilon. Ignored when ``init`` is given.
-    acceleration : {"anderson", "overrelaxation"}, float in [1, 2) or None, \
-            default="anderson"
+    acceleration : {"anderson", "overrelaxation"}, float or None, default="anderson"
         How the iterates are combined. "anderson": Anderson acceleration of
         f -> F(G(f)) over the last 5 iterates, restarted from the best
         iterate if the error jumps. "overrelaxation": plain iterations until
@@ -270,7 +269,7 @@ def sinkhorn(X, Y, epsilon, *, a=None, b=None, max_iter=1000, tol=1e-6, epsilon_
         on the stabilised kernel exp((f~_i + g~_j - C_ij) / eps) (several
         times faster per iteration) instead of recomputing the cost. None
         uses scikit-learn's ``working_memory`` (1024 MiB unless set with
-        :func:`sklearn.set_config`); 0 never precomputes, keeping memory
+        ``sklearn.set_config``); 0 never precomputes, keeping memory
         O((n + m) d).
     n_jobs : int, default=None
         Threads of the numba kernels: None uses numba's setting

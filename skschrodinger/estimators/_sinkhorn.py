@@ -131,8 +131,7 @@ class SinkhornBridge(SnapshotBridge):
         First run one iteration at each of the decreasing epsilons
         C_max q^k (q = ``epsilon_scaling``) from an upper bound of the cost
         down to the link's epsilon, warm-starting the next.
-    acceleration : {"anderson", "overrelaxation"}, float in [1, 2) or None, \
-            default="anderson"
+    acceleration : {"anderson", "overrelaxation"}, float or None, default="anderson"
         How the Sinkhorn iterates are combined: Anderson acceleration,
         adaptive over-relaxation, a fixed over-relaxation, or None for plain
         Sinkhorn (see :func:`~skschrodinger.entropic_ot.sinkhorn`). Numba
