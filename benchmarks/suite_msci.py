@@ -19,8 +19,9 @@ Rows, all in one process:
 * LightSB, K=10, epsilon=0.1: ``solver="lbfgs"`` (ours) and the published
   Adam recipe (10 000 steps, batch 128, learning rate 1e-2);
 * SinkhornBridge at epsilon=0.1 on a subsample of ``SINKHORN_CELLS`` cells per
-  day (the full 6 071 x 8 485 problem does not converge at this epsilon yet;
-  the paper ran it on a V100);
+  day, as in the epsilon search below, where many fits make the full data
+  costly (the full-data Sinkhorn, 6 071 x 8 485 cells, is in the ``sinkhorn``
+  suite: it converges in 25-40 s at 50-D);
 * the same estimators with epsilon (and K) chosen by
   :class:`~skschrodinger.LeaveOneSnapshotOut` *without the
   evaluated day*: for 2 -> 4 (day 3 evaluated) on days 2, 4, 7, holding out
