@@ -21,7 +21,6 @@ Times are from the machine that built this page: compare ratios.
 import time
 
 import matplotlib.pyplot as plt
-import numpy as np
 
 from skschrodinger.datasets import make_toy_pair
 from skschrodinger.entropic_ot import sinkhorn
