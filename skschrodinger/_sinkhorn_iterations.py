@@ -138,10 +138,9 @@ class DenseHalfSteps:
 
     def __init__(self, online, epsilon, f, g):
         self.online, self.epsilon = online, epsilon
-        self.rebuilds, self.uses, self.fallbacks = -1, 0, 0
+        self.rebuilds, self.uses, self.fallbacks, self.patience = -1, 0, 0, 1
         self.kernel = self.f_reference = self.g_reference = None
         self._build(f, g)
-        self.patience = 1
 
     @property
     def usable(self):
@@ -150,8 +149,6 @@ class DenseHalfSteps:
 
     def _build(self, f, g):
         self.rebuilds += 1
-        self.patience = (1 if self.uses >= WELL_USED
-                         else min(2 * getattr(self, "patience", 1), MAX_PATIENCE))
         self.uses = self.fallbacks = 0
         with np.errstate(over="ignore"):
             kernel = self.online.stabilised_kernel(f, g, self.epsilon)
@@ -164,6 +161,7 @@ class DenseHalfSteps:
         """After a half-step done online: rebuild around (f, g) once patience runs out."""
         self.fallbacks += 1
         if self.fallbacks >= self.patience:
+            self.patience = 1 if self.uses >= WELL_USED else min(2 * self.patience, MAX_PATIENCE)
             self._build(f, g)
 
     def _product(self, potential, reference, log_weights, reference_out, multiply):
