@@ -245,7 +245,8 @@ def sinkhorn(X, Y, epsilon, *, a=None, b=None, max_iter=1000, tol=1e-6, epsilon_
         If set, first run one iteration at each of the decreasing epsilons
         C_max q^k > epsilon (C_max an upper bound of the cost, q this
         factor), warm-starting the next, as GeomLoss and OTT's epsilon
-        scheduler do; then iterate at epsilon. Ignored when ``init`` is given.
+        scheduler do; then iterate at epsilon. Ignored when ``init`` is given;
+        numba backend only.
     acceleration : {"anderson", "overrelaxation"}, float or None, default="anderson"
         How the iterates are combined. "anderson": Anderson acceleration of
         f -> F(G(f)) over the last 5 iterates, restarted from the best
@@ -305,6 +306,8 @@ def sinkhorn(X, Y, epsilon, *, a=None, b=None, max_iter=1000, tol=1e-6, epsilon_
                          f"{X.shape[1]} and {Y.shape[1]}.")
     if backend == "pot" and acceleration != "anderson":
         raise ValueError("acceleration applies to the numba backend only.")
+    if backend == "pot" and epsilon_scaling is not None:
+        raise ValueError("epsilon_scaling applies to the numba backend only.")
     log_a, log_b = _log_weights(a, X.shape[0], "a"), _log_weights(b, Y.shape[0], "b")
     a_, b_ = np.exp(log_a), np.exp(log_b)
     mean_x, mean_y = a_ @ X, b_ @ Y

@@ -178,6 +178,8 @@ def test_acceleration_is_refused_with_the_pot_backend(problem):
     X, Y, _, _ = problem
     with pytest.raises(ValueError, match="acceleration"):
         sinkhorn(X, Y, 0.5, backend="pot", acceleration=None)
+    with pytest.raises(ValueError, match="epsilon_scaling"):
+        sinkhorn(X, Y, 0.5, backend="pot", epsilon_scaling=0.5)  # was silently ignored
     with pytest.raises(ValueError, match="acceleration"):
         sinkhorn(X, Y, 0.5, acceleration="fast")
     with pytest.raises(ValueError, match="dense_kernel_memory"):

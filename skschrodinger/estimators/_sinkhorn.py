@@ -130,7 +130,8 @@ class SinkhornBridge(SnapshotBridge):
     epsilon_scaling : float in (0, 1), default=None
         First run one iteration at each of the decreasing epsilons
         C_max q^k (q = ``epsilon_scaling``) from an upper bound of the cost
-        down to the link's epsilon, warm-starting the next.
+        down to the link's epsilon, warm-starting the next. Numba backend
+        only.
     acceleration : {"anderson", "overrelaxation"}, float or None, default="anderson"
         How the Sinkhorn iterates are combined: Anderson acceleration,
         adaptive over-relaxation, a fixed over-relaxation, or None for plain
