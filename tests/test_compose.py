@@ -18,7 +18,8 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skschrodinger import LightSBTransport, SinkhornBridge, SnapshotKFold
 from skschrodinger.compose import TransformedBridge
-from skschrodinger.datasets import GaussianBridge, make_gaussian_bridge
+from skschrodinger.datasets import make_gaussian_bridge
+from skschrodinger.gaussian import GaussianBridge
 from skschrodinger.estimators._base import SCORE_SEED
 from skschrodinger.metrics import make_bridge_scorer
 

@@ -3,12 +3,12 @@ import pytest
 
 from skschrodinger.datasets import (
     TOY_SHAPES,
-    GaussianBridge,
     load_msci,
     make_gaussian_bridge,
     make_toy_pair,
     sample_toy,
 )
+from skschrodinger.gaussian import GaussianBridge, GaussianMixtureLaw
 
 
 def test_one_dimensional_correlation_is_the_golden_ratio_conjugate():
@@ -71,7 +71,6 @@ def test_toy_pair_convention_and_errors():
 
 # ------------------------------------------------------------- gradient flows
 from skschrodinger.datasets import (  # noqa: E402
-    GaussianMixtureLaw,
     GradientFlow,
     iterated_bridge_gaussian,
     make_gradient_flow,

@@ -20,7 +20,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skschrodinger import DSBTransport, SinkhornBridge
-from skschrodinger.datasets import GaussianBridge, make_toy_pair
+from skschrodinger.datasets import make_toy_pair
+from skschrodinger.gaussian import GaussianBridge
 from skschrodinger.metrics import energy_distance
 
 MEAN0, VAR0, MEAN1, VAR1, EPSILON = 0.0, 1.0, 2.0, 1.0, 1.0

@@ -5,7 +5,8 @@ import pytest
 from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
 
-from skschrodinger.datasets import EOTBenchmark, GaussianMixtureLaw, make_eot_benchmark
+from skschrodinger.datasets import EOTBenchmark, make_eot_benchmark
+from skschrodinger.gaussian import GaussianMixtureLaw
 from skschrodinger.estimators._lightsb_model import LightSBPotential, rescale_epsilon
 
 

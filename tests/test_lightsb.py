@@ -16,7 +16,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skschrodinger import LightSBTransport, SnapshotKFold
-from skschrodinger.datasets import GaussianBridge, make_gaussian_bridge
+from skschrodinger.datasets import make_gaussian_bridge
+from skschrodinger.gaussian import GaussianBridge
 from skschrodinger.estimators import LightSBPotential
 from skschrodinger.estimators._lightsb_model import MixtureParameterisation, SampleBatch
 from skschrodinger.metrics import energy_distance

@@ -186,7 +186,7 @@ def test_wasserstein2_to_a_mixture_agrees_with_a_huge_sample_and_errors():
 
 
 def test_gaussian_mixture_quantile_inverts_the_cdf():
-    from skschrodinger.metrics._wasserstein import (
+    from skschrodinger.gaussian import (
         gaussian_mixture_cdf_1d,
         gaussian_mixture_quantile_1d,
     )

@@ -19,11 +19,8 @@ from sklearn.model_selection import GridSearchCV, cross_val_score
 import skschrodinger.model_selection
 from skschrodinger import DSBTransport, LightSBTransport, SinkhornBridge, SnapshotKFold
 from skschrodinger.compose import TransformedBridge
-from skschrodinger.datasets import (
-    EOTBenchmark,
-    GaussianMixtureLaw,
-    make_gaussian_bridge,
-)
+from skschrodinger.datasets import EOTBenchmark, make_gaussian_bridge
+from skschrodinger.gaussian import GaussianMixtureLaw
 from skschrodinger.metrics import make_bridge_scorer
 from skschrodinger.model_selection import LeaveOneSnapshotOut
 

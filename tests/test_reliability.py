@@ -20,6 +20,7 @@ from skschrodinger import (
     LightSBTransport,
     SinkhornBridge,
     datasets,
+    gaussian,
 )
 from skschrodinger.datasets import make_gaussian_bridge
 from skschrodinger.entropic_ot import entropic_plan, sinkhorn, sinkhorn_symmetric
@@ -528,8 +529,8 @@ def test_flow_maps_points_far_beyond_the_cloud_without_overflow():
     (lambda: datasets.make_gaussian_bridge(10, 2, epsilon=0), "epsilon"),
     (lambda: datasets.make_eot_benchmark(2, 1.0, n_source_components=0), "n_source_components"),
     (lambda: datasets.make_eot_benchmark(2, 1.0)[2].drift(np.zeros((2, 2)), 2.0), "t must lie"),
-    (lambda: datasets.GaussianMixtureLaw([0, 0], [[0], [1]], [[[1]], [[1]]]), "weights"),
-    (lambda: datasets.GaussianMixtureLaw([1, 1], [[0], [1]], [[[1]], [[-1]]]), "covariances"),
+    (lambda: gaussian.GaussianMixtureLaw([0, 0], [[0], [1]], [[[1]], [[1]]]), "weights"),
+    (lambda: gaussian.GaussianMixtureLaw([1, 1], [[0], [1]], [[[1]], [[-1]]]), "covariances"),
     (lambda: datasets.make_gradient_flow(10, n_features=0), "n_features"),
     (lambda: datasets.make_gradient_flow(10)[1].marginal(-1.0), "t must be non-negative"),
     (lambda: datasets.sample_toy("moons", 10, noise=np.nan), "noise"),
@@ -544,7 +545,7 @@ def test_datasets_and_metrics_reject_bad_arguments_by_name(call, message):
 
 
 def test_mixture_weights_are_normalised_without_overflow():
-    law = datasets.GaussianMixtureLaw([1e308, 1e308], [[0.0], [1.0]], [[[1.0]], [[1.0]]])
+    law = gaussian.GaussianMixtureLaw([1e308, 1e308], [[0.0], [1.0]], [[[1.0]], [[1.0]]])
     np.testing.assert_array_equal(law.weights, [0.5, 0.5])
 
 

@@ -1,16 +1,13 @@
 """Problems with exact ground truth (bridges, EOT pairs, gradient flows), 2-D toys, real data."""
 
 from ._eot_benchmark import EOTBenchmark, make_eot_benchmark
-from ._gaussian import GaussianBridge, make_gaussian_bridge
+from ._gaussian import make_gaussian_bridge
 from ._gradient_flow import GradientFlow, iterated_bridge_gaussian, make_gradient_flow
-from ._mixture import GaussianMixtureLaw
 from ._single_cell import load_msci
 from ._toy import TOY_SHAPES, make_toy_pair, sample_toy
 
 __all__ = [
     "EOTBenchmark",
-    "GaussianBridge",
-    "GaussianMixtureLaw",
     "GradientFlow",
     "iterated_bridge_gaussian",
     "TOY_SHAPES",

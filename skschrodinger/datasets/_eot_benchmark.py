@@ -28,9 +28,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, validate_params
 
 from .._validation import check_scalar_time
-
-from ._gaussian import _random_covariance
-from ._mixture import GaussianMixtureLaw, _log_gaussian_mixture_terms
+from ..gaussian import GaussianMixtureLaw
+from ._gaussian import random_covariance
 
 #: Test points and samples per point of the cBW2^2-UVP (as in Gushchin et al. 2023).
 N_TEST_POINTS = 1000
@@ -55,9 +54,9 @@ class EOTBenchmark:
 
     Parameters
     ----------
-    source : GaussianMixtureLaw
+    source : skschrodinger.gaussian.GaussianMixtureLaw
         P0.
-    potential : GaussianMixtureLaw
+    potential : skschrodinger.gaussian.GaussianMixtureLaw
         phi (its normalisation is irrelevant).
     epsilon : float
         Variance per unit time of the reference Brownian motion.
@@ -83,19 +82,20 @@ class EOTBenchmark:
                                      potential.means)
         self._plan_cholesky = np.linalg.cholesky(self.plan_covariances)
         self._target_variance = None
-        self._cholesky_cache = {}
+        self._smoothed_cache = {}
 
     @property
     def n_features(self):
         return self.potential.means.shape[1]
 
     # -- the conditional plan ---------------------------------------------------
-    def _smoothed_choleskies(self, variance):
-        """Cholesky factors of Sigma_n + variance I (cached per variance)."""
-        if variance not in self._cholesky_cache:
-            self._cholesky_cache[variance] = np.linalg.cholesky(
-                self.potential.covariances + variance * np.eye(self.n_features))
-        return self._cholesky_cache[variance]
+    def _smoothed_potential(self, variance):
+        """phi convolved with N(0, variance I): components N(mu_n, Sigma_n + variance I)."""
+        if variance not in self._smoothed_cache:
+            phi = self.potential
+            self._smoothed_cache[variance] = GaussianMixtureLaw(
+                phi.weights, phi.means, phi.covariances + variance * np.eye(self.n_features))
+        return self._smoothed_cache[variance]
 
     def _posterior_log_weights(self, X, variance):
         """log q_n(x) = log softmax_n[log w_n + log N(x | mu_n, Sigma_n + variance I)].
@@ -104,10 +104,7 @@ class EOTBenchmark:
         variance I): with variance = eps this is p_n(x) of pi*(. | x); with
         variance = eps (1 - t) it is the law of X_1 given X_t = x.
         """
-        phi = self.potential
-        log_terms = _log_gaussian_mixture_terms(
-            np.asarray(X, dtype=float), np.log(phi.weights), phi.means,
-            self._smoothed_choleskies(variance))
+        log_terms = self._smoothed_potential(variance).component_log_densities(X)
         return log_terms - logsumexp(log_terms, axis=1, keepdims=True)
 
     def _posterior(self, X, variance):
@@ -159,7 +156,7 @@ class EOTBenchmark:
         variance = self.epsilon * (1.0 - t)
         weights = np.exp(self._posterior_log_weights(X, variance))
         pulls = np.stack([cho_solve((L, True), (mu - X).T).T for mu, L in
-                          zip(self.potential.means, self._smoothed_choleskies(variance))], axis=1)
+                          zip(self.potential.means, self._smoothed_potential(variance).choleskies)], axis=1)
         return self.epsilon * np.einsum("mn,mnd->md", weights, pulls)
 
     # -- samplers ---------------------------------------------------------------
@@ -328,7 +325,7 @@ def make_eot_benchmark(n_features=2, epsilon=1.0, *, n_samples=1000, n_samples_t
     d = n_features
 
     def mixture(n_components, eigenvalue_range):
-        covariances = np.stack([_random_covariance(rng, d, eigenvalue_range)
+        covariances = np.stack([random_covariance(rng, d, eigenvalue_range)
                                 for _ in range(n_components)])
         return GaussianMixtureLaw(np.full(n_components, 1.0 / n_components),
                                   _points_on_sphere(rng, n_components, d, 3.0), covariances)

@@ -22,12 +22,15 @@ from scipy.linalg import expm
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from .._targets import GaussianTarget
 from .._validation import check_scalar_time
+from ..gaussian import (
+    GaussianBridge,
+    GaussianMixtureLaw,
+    GaussianTarget,
+    gaussian_mixture_cdf_1d,
+    gaussian_mixture_quantile_1d,
+)
 from ..metrics import wasserstein2_gaussian_mixture_1d
-from ..metrics._wasserstein import gaussian_mixture_cdf_1d, gaussian_mixture_quantile_1d
-from ._gaussian import GaussianBridge
-from ._mixture import GaussianMixtureLaw
 
 FUNCTIONALS = ("heat", "fokker_planck")
 INITIAL_LAWS = ("bimodal", "gaussian", "wide")
@@ -38,7 +41,7 @@ class GradientFlow:
 
     Parameters
     ----------
-    initial : GaussianMixtureLaw
+    initial : skschrodinger.gaussian.GaussianMixtureLaw
         rho_0.
     functional : {"heat", "fokker_planck"}, default="heat"
         "heat": d rho / dt = 1/2 Laplacian rho. "fokker_planck": the
@@ -185,7 +188,7 @@ def iterated_bridge_gaussian(mean, cov, epsilon, n_steps, *, target=None):
     maps x to 2x - B(x) + (epsilon / 2) grad log nu(x), where B is the
     barycentric projection of the same-marginal Schrödinger bridge of rho_k.
     For rho_k = N(m, Sigma) that bridge is the Gaussian SB of
-    :class:`GaussianBridge` with A = B = Sigma, so B(x) = m + C Sigma^{-1} (x - m) with
+    :class:`~skschrodinger.gaussian.GaussianBridge` with A = B = Sigma, so B(x) = m + C Sigma^{-1} (x - m) with
     C = 1/2 (4 Sigma^2 + eps^2 I)^{1/2} - eps/2 I, the step is affine, and
     rho_{k+1} is Gaussian again::
 

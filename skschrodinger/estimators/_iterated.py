@@ -23,9 +23,9 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._numerics import row_norms
-from .._targets import GaussianTarget
 from .._validation import check_not_annotated_data, check_scalar_time
 from ..entropic_ot import sinkhorn_symmetric
+from ..gaussian import GaussianTarget
 from ..metrics import energy_distance
 from ._base import BaseBridge, BridgeLink, all_or_nothing
 from ._sinkhorn import EntropicMapLink

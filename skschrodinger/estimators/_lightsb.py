@@ -13,9 +13,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._threads import single_threaded_blas
 from .._validation import check_snapshot_times, format_times
+from ..gaussian import GaussianBridge
 from ..kernels import kernel_threads
 from ._base import SCORE_SEED, SnapshotBridge, StandardisedLink, standardisation
-from ..datasets import GaussianBridge
 from ._lightsb_model import MixtureParameterisation, SampleBatch, rescale_epsilon
 from ._solvers import minimize_adam, minimize_lbfgs
 

@@ -6,6 +6,7 @@ import numpy as np
 from sklearn.utils import check_array
 
 from .._numerics import common_scale, finite_distance
+from ..gaussian import sqrt_psd
 
 
 FOURTH_POWER_BOUND = 1e50
@@ -41,13 +42,6 @@ def _check_covariances(cov, name):
         raise ValueError(f"{name} must be positive semi-definite; it has the eigenvalue "
                          f"{np.min(smallest):.3g}.")
     return cov
-
-
-def _sqrt_psd(C):
-    """Symmetric square roots of a stack of PSD matrices, shape (..., d, d)."""
-    values, vectors = np.linalg.eigh(C)
-    return (vectors * np.sqrt(np.clip(values, 0.0, None))[..., None, :]) @ np.swapaxes(
-        vectors, -1, -2)
 
 
 def bures_wasserstein(mean1, cov1, mean2, cov2):
@@ -98,7 +92,7 @@ def bures_wasserstein(mean1, cov1, mean2, cov2):
 
 def _bures_wasserstein(mean1, cov1, mean2, cov2):
     """:func:`bures_wasserstein` on validated, moderate arguments."""
-    root1 = _sqrt_psd(cov1)
+    root1 = sqrt_psd(cov1)
     cross = np.linalg.eigvalsh(root1 @ cov2 @ root1)
     fidelity = np.sqrt(np.clip(cross, 0.0, None)).sum(axis=-1)
     value = (0.5 * ((mean1 - mean2) ** 2).sum(axis=-1)

@@ -2,16 +2,18 @@
 
 import numpy as np
 from scipy.spatial.distance import cdist
-from scipy.special import ndtr
 from sklearn.utils import check_array
 
 from .._numerics import common_scale, finite_distance
 from .._validation import check_weights
+from ..gaussian import (
+    check_mixture_1d,
+    gaussian_mixture_partial_moment_1d,
+    gaussian_mixture_quantile_1d,
+)
 
 #: Network-simplex iteration cap; POT's default (1e5) stops early above ~1000 points.
 MAX_SIMPLEX_ITERATIONS = 10**8
-#: Bisection steps for mixture quantiles: the bracket shrinks 2^-100, below double precision.
-QUANTILE_BISECTIONS = 100
 
 
 def wasserstein2_distance(X, Y, *, weights_X=None, weights_Y=None):
@@ -53,66 +55,6 @@ def wasserstein2_distance(X, Y, *, weights_X=None, weights_Y=None):
     return finite_distance(np.sqrt(max(squared, 0.0)), "2-Wasserstein distance", scale)
 
 
-def _mixture_parameters(weights, means, variances):
-    """Validated 1-D mixture parameters: normalised weights, finite means, positive variances."""
-    weights, means, variances = (np.atleast_1d(np.asarray(v, dtype=np.float64))
-                                 for v in (weights, means, variances))
-    if not weights.shape == means.shape == variances.shape or weights.ndim != 1:
-        raise ValueError(f"weights, means and variances must be 1-D of one length, got shapes "
-                         f"{weights.shape}, {means.shape}, {variances.shape}.")
-    if not np.all(np.isfinite(means)) or not np.all((variances > 0) & np.isfinite(variances)):
-        raise ValueError("mixture means must be finite and variances positive and finite.")
-    return check_weights(weights, weights.shape[0], "weights"), means, variances
-
-
-def _mixture_cdf_and_partial_moment(z, weights, means, stds):
-    """CDF F(z) and partial first moment int_{-inf}^z u rho(u) du of a 1-D Gaussian mixture."""
-    standard = (z[:, None] - means) / stds
-    mass = ndtr(standard)
-    moment = means * mass - stds * np.exp(-0.5 * standard**2) / np.sqrt(2.0 * np.pi)
-    return mass @ weights, moment @ weights
-
-
-def gaussian_mixture_cdf_1d(z, weights, means, variances):
-    """CDF of the 1-D Gaussian mixture sum_k w_k N(m_k, v_k) at the points z."""
-    weights, means, variances = _mixture_parameters(weights, means, variances)
-    z = np.asarray(z, dtype=np.float64)
-    cdf = _mixture_cdf_and_partial_moment(z.ravel(), weights, means, np.sqrt(variances))[0]
-    return cdf.reshape(z.shape)
-
-
-def gaussian_mixture_quantile_1d(levels, weights, means, variances):
-    """Quantile function of a 1-D Gaussian mixture, by bisection to machine precision.
-
-    Parameters
-    ----------
-    levels : array-like
-        Probabilities in (0, 1).
-    weights, means, variances : array-like of shape (n_components,)
-
-    Returns
-    -------
-    ndarray of the shape of ``levels``
-    """
-    levels = np.asarray(levels, dtype=np.float64)
-    if np.any((levels <= 0) | (levels >= 1)):
-        raise ValueError("levels must lie strictly between 0 and 1.")
-    weights, means, variances = _mixture_parameters(weights, means, variances)
-    stds = np.sqrt(variances)
-    flat = levels.ravel()
-    if flat.size == 0:
-        return levels.copy()
-    # Every quantile at level p lies within sqrt(2 log(1 / min(p, 1 - p))) + 1 std of a mean.
-    tail = np.sqrt(2.0 * np.log(1.0 / np.minimum(flat, 1.0 - flat).min()) + 2.0)
-    lo = np.full(flat.shape, means.min() - tail * stds.max() - 1.0)
-    hi = np.full(flat.shape, means.max() + tail * stds.max() + 1.0)
-    for _ in range(QUANTILE_BISECTIONS):
-        middle = 0.5 * (lo + hi)
-        below = _mixture_cdf_and_partial_moment(middle, weights, means, stds)[0] < flat
-        lo, hi = np.where(below, middle, lo), np.where(below, hi, middle)
-    return (0.5 * (lo + hi)).reshape(levels.shape)
-
-
 def wasserstein2_gaussian_mixture_1d(X, weights, means, variances):
     r"""Exact 2-Wasserstein distance from a 1-D sample to a 1-D Gaussian mixture.
 
@@ -146,7 +88,7 @@ def wasserstein2_gaussian_mixture_1d(X, weights, means, variances):
                     input_name="X")
     if x.shape[1] != 1:
         raise ValueError(f"X must be one-dimensional, got {x.shape[1]} features.")
-    weights, means, variances = _mixture_parameters(weights, means, variances)
+    weights, means, variances = check_mixture_1d(weights, means, variances)
     # Centre everything on the mixture mean: the formula below subtracts second moments;
     # and divide by a power of two if the magnitudes are extreme (W2 is homogeneous).
     centre = weights @ means
@@ -157,7 +99,7 @@ def wasserstein2_gaussian_mixture_1d(X, weights, means, variances):
     x, means, stds = x / scale, means / scale, stds / scale
     n = x.shape[0]
     quantiles = gaussian_mixture_quantile_1d(np.arange(1, n) / n, weights, means, stds**2)
-    _, moment = _mixture_cdf_and_partial_moment(quantiles, weights, means, stds)
+    moment = gaussian_mixture_partial_moment_1d(quantiles, weights, means, stds**2)
     total_first = weights @ means  # zero up to rounding, after centring
     partial = np.diff(np.concatenate([[0.0], moment, [total_first]]))
     second = weights @ (means**2 + stds**2)
