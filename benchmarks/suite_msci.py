@@ -20,7 +20,7 @@ Rows, all in one process:
   Adam recipe (10 000 steps, batch 128, learning rate 1e-2);
 * SinkhornBridge at epsilon=0.1 on a subsample of ``SINKHORN_CELLS`` cells per
   day, as in the epsilon search below, where many fits make the full data
-  costly (the full-data Sinkhorn, 6 071 x 8 485 cells, is in the ``sinkhorn``
+  costly (the full-data Sinkhorn, 6 071 x 8 485 cells, is in the ``empirical_sinkhorn``
   suite: it converges in 25-40 s at 50-D);
 * the same estimators with epsilon (and K) chosen by
   :class:`~skschrodinger.LeaveOneSnapshotOut` *without the

@@ -4,7 +4,7 @@ Sinkhorn at small ε: Anderson acceleration and the dense kernel
 
 Plain Sinkhorn is a fixed-point iteration whose contraction rate tends to
 one as ε shrinks, so the iterations to a given marginal error grow roughly
-like 1/ε. :func:`skschrodinger.entropic_ot.sinkhorn` mixes its last iterates
+like 1/ε. :func:`skschrodinger.entropic_ot.empirical_sinkhorn` mixes its last iterates
 by Anderson acceleration (the default, ``acceleration="anderson"``), which
 grows far more slowly; once near the solution it iterates on the
 precomputed stabilised kernel (``dense_kernel_memory``), which makes each
@@ -23,7 +23,7 @@ import time
 import matplotlib.pyplot as plt
 
 from skschrodinger.datasets import make_toy_pair
-from skschrodinger.entropic_ot import sinkhorn
+from skschrodinger.entropic_ot import empirical_sinkhorn
 
 X, y = make_toy_pair("gaussian", "moons", n_samples=1000, random_state=0)
 source, target = X[y == 0], X[y == 1]
@@ -34,14 +34,14 @@ methods = {
     "Anderson, cost on the fly": dict(dense_kernel_memory=0),
     "Anderson + dense kernel (default)": dict(),
 }
-sinkhorn(source[:20], target[:20], 1.0)  # compile the kernels before timing
+empirical_sinkhorn(source[:20], target[:20], 1.0)  # compile the kernels before timing
 
 iterations = {name: [] for name in methods}
 seconds = {name: [] for name in methods}
 for epsilon in epsilons:
     for name, options in methods.items():
         start = time.perf_counter()
-        result = sinkhorn(source, target, epsilon, tol=1e-6, max_iter=20_000, **options)
+        result = empirical_sinkhorn(source, target, epsilon, tol=1e-6, max_iter=20_000, **options)
         seconds[name].append(time.perf_counter() - start)
         iterations[name].append(result.n_iter)
     print(f"eps={epsilon:5.2f}: " + ", ".join(

@@ -2,7 +2,7 @@
 Sinkhorn scaling: time and memory against the number of points
 ===============================================================
 
-:func:`skschrodinger.entropic_ot.sinkhorn` stores the n × n kernel only
+:func:`skschrodinger.entropic_ot.empirical_sinkhorn` stores the n × n kernel only
 while it fits ``dense_kernel_memory`` (1 GiB by default); beyond that it
 computes the cost on the fly in numba kernels (tiled streaming
 log-sum-exp), so memory is O(n d) and problems far beyond a dense solver's
@@ -23,7 +23,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import ot
 
-from skschrodinger.entropic_ot import sinkhorn
+from skschrodinger.entropic_ot import empirical_sinkhorn
 
 EPSILON = 0.2
 ours_sizes = [250, 500, 1000, 2000, 4000, 8000]
@@ -39,7 +39,7 @@ def l1_error(plan, a):
     return np.abs(plan.sum(axis=1) - a).sum() + np.abs(plan.sum(axis=0) - a).sum()
 
 
-sinkhorn(*clouds(100), EPSILON)  # compile the kernels before timing
+empirical_sinkhorn(*clouds(100), EPSILON)  # compile the kernels before timing
 targets, pot_times = {}, []
 for n in pot_sizes:
     X, Y = clouds(n)
@@ -57,7 +57,7 @@ for n in ours_sizes:
     X, Y = clouds(n)
     tol = targets.get(n, min(targets.values()))
     start = time.perf_counter()
-    result = sinkhorn(X, Y, EPSILON, tol=tol, max_iter=10_000)
+    result = empirical_sinkhorn(X, Y, EPSILON, tol=tol, max_iter=10_000)
     ours_times.append(time.perf_counter() - start)
     print(f"n={n:6d}: {result.n_iter} iterations, marginal error {result.marginal_error:.2e}, "
           f"{ours_times[-1]:.3f} s" + (f" (POT {pot_times[pot_sizes.index(n)]:.3f} s)"

@@ -7,6 +7,7 @@ snapshot time of each row, and ``fit(X)`` learns a generative bridge from
 N(0, I) to X.
 """
 
+from . import compose, datasets, entropic_ot, estimators, gaussian, metrics, model_selection
 from .estimators import DSBTransport, IteratedBridgeFlow, LightSBTransport, SinkhornBridge
 from .model_selection import LeaveOneSnapshotOut, SnapshotKFold
 
@@ -20,4 +21,11 @@ __all__ = [
     "SinkhornBridge",
     "SnapshotKFold",
     "__version__",
+    "compose",
+    "datasets",
+    "entropic_ot",
+    "estimators",
+    "gaussian",
+    "metrics",
+    "model_selection",
 ]

@@ -44,7 +44,7 @@ import time
 
 import numpy as np
 
-from .kernels import bilinear_exp_matrix, bilinear_logsumexp, matrix_vector, vector_matrix
+from ._kernels import bilinear_exp_matrix, bilinear_logsumexp, matrix_vector, vector_matrix
 
 RATE_WINDOW = 10
 """Iterations between two checks of the convergence rate (over-relaxation)."""

@@ -12,7 +12,7 @@ which are unique up to f + c, g - c; the solvers return the pair with
 min_pi <pi, C> + eps KL(pi | a (x) b).
 
 The default backend runs the numba kernels of
-:mod:`skschrodinger.kernels`: the cost is computed on the fly (memory O((n + m)
+:mod:`skschrodinger._kernels`: the cost is computed on the fly (memory O((n + m)
 d), no n x m matrix), rows in parallel threads (``n_jobs``), the marginal
 error checked after every iteration at no cost. ``backend="pot"`` calls POT's
 ``sinkhorn_log`` instead (dense, for comparison).
@@ -25,7 +25,7 @@ import numpy as np
 from scipy.spatial.distance import cdist
 from sklearn import get_config
 from sklearn.utils import check_array
-from sklearn.utils._param_validation import Interval, StrOptions, validate_params
+from ._sklearn_compat import Interval, StrOptions, validate_params
 
 from ._numerics import row_norms
 from ._sinkhorn_iterations import (
@@ -40,7 +40,7 @@ from ._sinkhorn_iterations import (
 )
 from ._threads import single_threaded_blas
 from ._validation import check_weights
-from .kernels import kernel_threads
+from ._kernels import kernel_threads
 
 MAX_COST_OVER_EPSILON = 1e300
 """Largest cost / epsilon the log-domain iterations can hold without overflow."""
@@ -56,13 +56,13 @@ class SinkhornResult:
     f : ndarray of shape (n,)
         Source potential, in units of the cost.
     g : ndarray of shape (m,)
-        Target potential (equal to f for :func:`sinkhorn_symmetric`).
+        Target potential (equal to f for :func:`empirical_sinkhorn_symmetric`).
     epsilon : float
     cost : float
         <a, f> + <b, g>, the entropic OT cost when converged.
     n_iter : int
         Sinkhorn iterations (a g-update and an f-update each; one averaged
-        update each for :func:`sinkhorn_symmetric`), over all stages.
+        update each for :func:`empirical_sinkhorn_symmetric`), over all stages.
     marginal_error : float
         ||pi 1 - a||_1 + ||pi^T 1 - b||_1 of the returned potentials' plan.
     converged : bool
@@ -206,7 +206,7 @@ ACCELERATIONS = ("anderson", "overrelaxation")
     },
     prefer_skip_nested_validation=True,
 )
-def sinkhorn(X, Y, epsilon, *, a=None, b=None, max_iter=1000, tol=1e-6, epsilon_scaling=None,
+def empirical_sinkhorn(X, Y, epsilon, *, a=None, b=None, max_iter=1000, tol=1e-6, epsilon_scaling=None,
              acceleration="anderson", init=None, backend="numba", dense_kernel_memory=None,
              n_jobs=None, verbose=0):
     """Entropic OT between two weighted point clouds by accelerated Sinkhorn.
@@ -294,9 +294,9 @@ def sinkhorn(X, Y, epsilon, *, a=None, b=None, max_iter=1000, tol=1e-6, epsilon_
     Examples
     --------
     >>> import numpy as np
-    >>> from skschrodinger.entropic_ot import sinkhorn
+    >>> from skschrodinger.entropic_ot import empirical_sinkhorn
     >>> rng = np.random.default_rng(0)
-    >>> result = sinkhorn(rng.normal(size=(50, 2)), rng.normal(size=(40, 2)), 0.5)
+    >>> result = empirical_sinkhorn(rng.normal(size=(50, 2)), rng.normal(size=(40, 2)), 0.5)
     >>> result.converged, result.f.shape, result.g.shape
     (True, (50,), (40,))
     """
@@ -379,7 +379,7 @@ def _check_potentials(error, *potentials):
     },
     prefer_skip_nested_validation=True,
 )
-def sinkhorn_symmetric(X, epsilon, *, a=None, max_iter=1000, tol=1e-6, init=None, n_jobs=None):
+def empirical_sinkhorn_symmetric(X, epsilon, *, a=None, max_iter=1000, tol=1e-6, init=None, n_jobs=None):
     """Entropic OT of a weighted point cloud to itself, by the averaged update.
 
     For equal marginals the potentials coincide (f = g) and solve
@@ -403,9 +403,9 @@ def sinkhorn_symmetric(X, epsilon, *, a=None, max_iter=1000, tol=1e-6, init=None
     init : array-like of shape (n,), default=None
         Warm start, e.g. the potential of the previous step of a flow. None
         starts from zero, or above the mean cost from the independent
-        coupling's potential ||x_i - mean||^2 / 2, as :func:`sinkhorn` does.
+        coupling's potential ||x_i - mean||^2 / 2, as :func:`empirical_sinkhorn` does.
     n_jobs : int, default=None
-        Threads of the numba kernels, as in :func:`sinkhorn`.
+        Threads of the numba kernels, as in :func:`empirical_sinkhorn`.
 
     Returns
     -------
@@ -424,7 +424,7 @@ def sinkhorn_symmetric(X, epsilon, *, a=None, max_iter=1000, tol=1e-6, init=None
     _check_cost_range(2.0 * row_norms(centred).max(), epsilon)
     if init is not None:
         f = _potential(init, X.shape[0], "init")
-    else:  # as in sinkhorn: the independent coupling's potential above the mean cost
+    else:  # as in empirical_sinkhorn: the independent coupling's potential above the mean cost
         independent, _, mean_cost = _independent_potentials(centred, centred, weights, weights)
         f = independent if epsilon >= mean_cost else np.zeros(X.shape[0])
     with single_threaded_blas(), kernel_threads(n_jobs):
@@ -460,7 +460,7 @@ def entropic_plan(X, Y, f, g, epsilon, a=None, b=None):
         Potentials, e.g. of a :class:`SinkhornResult`.
     epsilon : float
     a, b : array-like, default=None
-        Weights as passed to :func:`sinkhorn`.
+        Weights as passed to :func:`empirical_sinkhorn`.
 
     Returns
     -------

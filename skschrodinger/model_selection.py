@@ -13,11 +13,10 @@ Two splitters, for the two things that can be chosen from data:
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.model_selection import KFold, StratifiedKFold
-from sklearn.model_selection._split import BaseCrossValidator
+from sklearn.model_selection import BaseCrossValidator, KFold, StratifiedKFold
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, validate_params
 
+from ._sklearn_compat import Interval, validate_params
 from ._validation import (
     check_snapshot_times,
     check_time_array,

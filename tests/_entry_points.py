@@ -60,24 +60,24 @@ def dsb():
 
 
 def sinkhorn():
-    from skschrodinger.entropic_ot import sinkhorn
+    from skschrodinger.entropic_ot import empirical_sinkhorn
 
     X, y = _data(d=20)  # 20 features: the kernels' BLAS tiles
-    assert sinkhorn(X[y == 0], X[y == 1], 5.0).converged
+    assert empirical_sinkhorn(X[y == 0], X[y == 1], 5.0).converged
 
 
 def sinkhorn_symmetric():
-    from skschrodinger.entropic_ot import sinkhorn_symmetric
+    from skschrodinger.entropic_ot import empirical_sinkhorn_symmetric
 
     X, _ = _data()
-    assert sinkhorn_symmetric(X, 0.5).converged
+    assert empirical_sinkhorn_symmetric(X, 0.5).converged
 
 
 def entropic_plan():
-    from skschrodinger.entropic_ot import entropic_plan, sinkhorn
+    from skschrodinger.entropic_ot import entropic_plan, empirical_sinkhorn
 
     X, y = _data()
-    result = sinkhorn(X[y == 0], X[y == 1], 0.5)
+    result = empirical_sinkhorn(X[y == 0], X[y == 1], 0.5)
     plan = entropic_plan(X[y == 0], X[y == 1], result.f, result.g, 0.5)
     assert abs(plan.sum() - 1.0) < 1e-5
 

@@ -8,7 +8,7 @@ import pytest
 from scipy.spatial.distance import cdist
 from scipy.special import logsumexp, softmax
 
-from skschrodinger.kernels import (
+from skschrodinger._kernels import (
     brownian_bridge_paths,
     diagonal_quadratic_log_softmax,
     diagonal_quadratic_moments,
@@ -91,7 +91,7 @@ def test_import_compiles_nothing():
 
 
 def test_fused_diagonal_mean_and_drift_kernels_match_numpy():
-    from skschrodinger.kernels import (
+    from skschrodinger._kernels import (
         diagonal_bridge_mean,
         diagonal_bridge_terms,
         diagonal_conditional_mean,
@@ -121,7 +121,7 @@ def test_fused_diagonal_mean_and_drift_kernels_match_numpy():
 
 def test_kernel_results_do_not_depend_on_the_number_of_threads():
     """Blocks are fixed by the problem size; reductions are summed in block order."""
-    from skschrodinger.kernels import (
+    from skschrodinger._kernels import (
         bilinear_exp_matrix,
         bilinear_logsumexp,
         bilinear_softmax_draw,
@@ -162,13 +162,13 @@ def test_kernels_run_in_threads_that_outlive_the_main_thread():
     code = (
         "import threading, time\n"
         "import numpy as np\n"
-        "from skschrodinger.entropic_ot import sinkhorn\n"
+        "from skschrodinger.entropic_ot import empirical_sinkhorn\n"
         "rng = np.random.default_rng(0)\n"
         "X, Y = rng.normal(size=(300, 2)), rng.normal(size=(300, 2))\n"
-        "sinkhorn(X[:40], Y[:40], 1.0, n_jobs=2)\n"
+        "empirical_sinkhorn(X[:40], Y[:40], 1.0, n_jobs=2)\n"
         "def later():\n"
         "    time.sleep(0.5)\n"
-        "    print(sinkhorn(X, Y, 1.0, n_jobs=2).converged, flush=True)\n"
+        "    print(empirical_sinkhorn(X, Y, 1.0, n_jobs=2).converged, flush=True)\n"
         "threading.Thread(target=later).start()\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -179,16 +179,16 @@ def test_kernels_run_in_threads_that_outlive_the_main_thread():
 def test_concurrent_calls_with_different_thread_counts_agree_with_sequential_ones():
     import threading
 
-    from skschrodinger.entropic_ot import sinkhorn
+    from skschrodinger.entropic_ot import empirical_sinkhorn
 
     rng = np.random.RandomState(6)
     problems = [(rng.randn(700, 3), rng.randn(600, 3) + 1) for _ in range(6)]
-    expected = [sinkhorn(X, Y, 0.5, n_jobs=1).f for X, Y in problems]
+    expected = [empirical_sinkhorn(X, Y, 0.5, n_jobs=1).f for X, Y in problems]
     results, errors = [None] * 6, []
 
     def solve(i):
         try:
-            results[i] = sinkhorn(*problems[i], 0.5, n_jobs=1 + i).f  # grows the pool as it goes
+            results[i] = empirical_sinkhorn(*problems[i], 0.5, n_jobs=1 + i).f  # grows the pool as it goes
         except BaseException as error:  # pragma: no cover - reported below
             errors.append(error)
 
@@ -203,7 +203,7 @@ def test_concurrent_calls_with_different_thread_counts_agree_with_sequential_one
 
 
 def test_a_failing_block_stops_the_others_and_raises_in_the_caller():
-    from skschrodinger.kernels._parallel import kernel_threads, run_blocks
+    from skschrodinger._kernels._parallel import kernel_threads, run_blocks
 
     import time
 

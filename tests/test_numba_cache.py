@@ -3,7 +3,7 @@
 A cached numba function that calls a parallel (``prange``) function keeps its
 own copy of the callee's generated gufunc; a later process could load a caller
 whose copy does not match the callee's cache record, and segfault (it did:
-``sinkhorn`` in one process, then ``sinkhorn_symmetric`` twice). One pytest
+``empirical_sinkhorn`` in one process, then ``empirical_sinkhorn_symmetric`` twice). One pytest
 process hides this, so every test here runs child interpreters, each with the
 same fresh ``NUMBA_CACHE_DIR``, in a chosen order.
 
@@ -26,7 +26,7 @@ import sys
 import pytest
 from numba.core.registry import CPUDispatcher
 
-import skschrodinger.kernels as kernels_package
+import skschrodinger._kernels as kernels_package
 
 ENTRY_SCRIPT = Path(__file__).with_name("_entry_points.py")
 sys.path.insert(0, str(ENTRY_SCRIPT.parent))

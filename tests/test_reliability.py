@@ -23,7 +23,7 @@ from skschrodinger import (
     gaussian,
 )
 from skschrodinger.datasets import make_gaussian_bridge
-from skschrodinger.entropic_ot import entropic_plan, sinkhorn, sinkhorn_symmetric
+from skschrodinger.entropic_ot import entropic_plan, empirical_sinkhorn, empirical_sinkhorn_symmetric
 from skschrodinger.metrics import (
     bures_wasserstein,
     bw_uvp,
@@ -222,8 +222,8 @@ def test_energy_distance_of_huge_samples_is_exact_not_nan():
 def test_huge_weights_are_normalised_without_overflow():
     rng = np.random.default_rng(0)
     X, Y = rng.normal(size=(30, 2)), rng.normal(size=(20, 2))
-    uniform = sinkhorn(X, Y, 1.0)
-    huge = sinkhorn(X, Y, 1.0, a=np.full(30, 1e308), b=np.full(20, 1e308))
+    uniform = empirical_sinkhorn(X, Y, 1.0)
+    huge = empirical_sinkhorn(X, Y, 1.0, a=np.full(30, 1e308), b=np.full(20, 1e308))
     np.testing.assert_allclose(huge.f, uniform.f, atol=1e-12)
     assert huge.converged
     assert wasserstein2_distance(X, Y, weights_X=np.full(30, 1e308)) == pytest.approx(
@@ -234,15 +234,15 @@ def test_sinkhorn_refuses_costs_beyond_double_precision():
     rng = np.random.default_rng(0)
     A, B = rng.normal(size=(30, 2)), rng.normal(size=(20, 2))
     with pytest.raises(ValueError, match="too far apart.*Rescale"):
-        sinkhorn(A * 1e160, B * 1e160, 1.0)
+        empirical_sinkhorn(A * 1e160, B * 1e160, 1.0)
     with pytest.raises(ValueError, match="too far apart"):
-        sinkhorn(A, B + 1e160, 1.0)  # the potentials would hold |shift|^2 / 2
+        empirical_sinkhorn(A, B + 1e160, 1.0)  # the potentials would hold |shift|^2 / 2
     with pytest.raises(ValueError, match="too far apart"):
-        sinkhorn_symmetric(A * 1e160, 1.0)
+        empirical_sinkhorn_symmetric(A * 1e160, 1.0)
     with pytest.raises(ValueError, match="too far apart"):
         SinkhornBridge().fit(np.vstack([A, B]) * 1e160, np.repeat([0, 1], [30, 20]))
     # the same problem, rescaled as the message says, is solved
-    assert sinkhorn(A * 1e10, B * 1e10, 1e20).converged
+    assert empirical_sinkhorn(A * 1e10, B * 1e10, 1e20).converged
 
 
 def test_predictions_far_from_the_data_raise_instead_of_returning_nan():
@@ -307,9 +307,9 @@ def test_a_large_fixed_relaxation_falls_back_instead_of_diverging():
     rng = np.random.default_rng(0)
     rng.normal(size=(100, 2)), rng.normal(size=(100, 2))  # the generator state of the report
     X, Y = rng.normal(size=(200, 2)), rng.normal(size=(200, 2)) + 1
-    result = sinkhorn(X, Y, 0.1, acceleration=1.99)
+    result = empirical_sinkhorn(X, Y, 0.1, acceleration=1.99)
     assert result.converged and result.marginal_error < 1e-6  # it was 1e169, or inf
-    precise = sinkhorn(X, Y, 0.1, acceleration=1.99, tol=1e-11)
+    precise = empirical_sinkhorn(X, Y, 0.1, acceleration=1.99, tol=1e-11)
     a = np.full(200, 1 / 200)
     plan = ot.sinkhorn(a, a, ot.dist(X, Y), reg=0.2, method="sinkhorn_log", stopThr=1e-14,
                        numItermax=100_000)
@@ -447,7 +447,7 @@ def test_pot_backend_at_small_epsilon_warns_of_nothing_numerical():
     rng = np.random.default_rng(0)
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
-        result = sinkhorn(rng.normal(size=(100, 2)), rng.normal(size=(100, 2)), 1e-3,
+        result = empirical_sinkhorn(rng.normal(size=(100, 2)), rng.normal(size=(100, 2)), 1e-3,
                           backend="pot")
     assert np.all(np.isfinite(result.f)) and np.all(np.isfinite(result.g))
 
@@ -460,19 +460,19 @@ def test_sinkhorn_potentials_are_right_at_huge_epsilon():
     Ac = A - A.mean(axis=0)
     independent = 0.5 * ((A[:, None] - B[None]) ** 2).sum(axis=2).mean()  # E C under a (x) b
     for epsilon in (1e8, 1e300):
-        assert sinkhorn(A, B, epsilon).cost == pytest.approx(independent, rel=1e-6)
-        assert sinkhorn_symmetric(A, epsilon).cost == pytest.approx(
+        assert empirical_sinkhorn(A, B, epsilon).cost == pytest.approx(independent, rel=1e-6)
+        assert empirical_sinkhorn_symmetric(A, epsilon).cost == pytest.approx(
             (Ac**2).sum(axis=1).mean(), rel=1e-6)  # E C = E ||x - x'||^2 / 2
     with pytest.raises(ValueError, match="too far apart"):
-        sinkhorn(A, B, 1e-300)
+        empirical_sinkhorn(A, B, 1e-300)
 
 
 def test_a_warm_start_with_a_huge_gauge_offset_loses_nothing():
     rng = np.random.default_rng(0)
     A, B = rng.normal(size=(30, 2)), rng.normal(size=(20, 2))
-    cold = sinkhorn(A, B, 1.0)
+    cold = empirical_sinkhorn(A, B, 1.0)
     for offset in (1e15, 1e300):
-        warm = sinkhorn(A, B, 1.0, init=(np.full(30, offset), np.full(20, -offset)))
+        warm = empirical_sinkhorn(A, B, 1.0, init=(np.full(30, offset), np.full(20, -offset)))
         assert warm.cost == pytest.approx(cold.cost, rel=1e-9)
 
 
@@ -589,7 +589,7 @@ def test_lightsb_restarts_in_joblib_threads_keep_n_jobs(monkeypatch):
     from joblib import parallel_config
 
     from skschrodinger.estimators import _lightsb
-    from skschrodinger.kernels._parallel import current_threads
+    from skschrodinger._kernels._parallel import current_threads
 
     seen, minimise = [], _lightsb._minimise
 

@@ -12,13 +12,13 @@ from sklearn.exceptions import ConvergenceWarning
 
 from skschrodinger import SinkhornBridge
 from skschrodinger.datasets import make_gaussian_bridge
-from skschrodinger.entropic_ot import entropic_plan, sinkhorn, sinkhorn_symmetric
-from skschrodinger.kernels import (
+from skschrodinger.entropic_ot import entropic_plan, empirical_sinkhorn, empirical_sinkhorn_symmetric
+from skschrodinger._kernels import (
     bilinear_logsumexp,
     bilinear_softmax_draw,
     bilinear_softmax_mean,
 )
-from skschrodinger.kernels._logsumexp import GEMM_MIN_FEATURES, TILE_COLUMNS, TILE_ROWS
+from skschrodinger._kernels._logsumexp import GEMM_MIN_FEATURES, TILE_COLUMNS, TILE_ROWS
 
 
 def pot_plan(X, Y, epsilon, a=None, b=None):
@@ -75,7 +75,7 @@ def test_softmax_draw_frequencies_match_the_probabilities():
 @pytest.mark.parametrize("epsilon", [0.05, 1.0])
 def test_sinkhorn_matches_pot(clouds, epsilon):
     X, Y, a, b = clouds
-    result = sinkhorn(X, Y, epsilon, a=a, b=b, tol=1e-12, max_iter=100_000)
+    result = empirical_sinkhorn(X, Y, epsilon, a=a, b=b, tol=1e-12, max_iter=100_000)
     assert result.converged and result.marginal_error < 1e-12
     plan = entropic_plan(X, Y, result.f, result.g, epsilon, a, b)
     reference = pot_plan(X, Y, epsilon, a, b)
@@ -91,7 +91,7 @@ def test_sinkhorn_matches_pot(clouds, epsilon):
 
 def test_marginals_within_the_reported_error(clouds):
     X, Y, a, b = clouds
-    result = sinkhorn(X, Y, 0.1, a=a, b=b, tol=1e-5)
+    result = empirical_sinkhorn(X, Y, 0.1, a=a, b=b, tol=1e-5)
     plan = entropic_plan(X, Y, result.f, result.g, 0.1, a, b)
     error = (np.abs(plan.sum(axis=1) - a / a.sum()).sum()
              + np.abs(plan.sum(axis=0) - b / b.sum()).sum())
@@ -102,8 +102,8 @@ def test_marginals_within_the_reported_error(clouds):
 
 def test_pot_backend_finds_the_same_potentials(clouds):
     X, Y, a, b = clouds
-    ours = sinkhorn(X, Y, 0.5, a=a, b=b, tol=1e-12, max_iter=10_000)
-    theirs = sinkhorn(X, Y, 0.5, a=a, b=b, tol=1e-13, max_iter=10_000, backend="pot")
+    ours = empirical_sinkhorn(X, Y, 0.5, a=a, b=b, tol=1e-12, max_iter=10_000)
+    theirs = empirical_sinkhorn(X, Y, 0.5, a=a, b=b, tol=1e-13, max_iter=10_000, backend="pot")
     np.testing.assert_allclose(theirs.f, ours.f, atol=1e-8)
     np.testing.assert_allclose(theirs.g, ours.g, atol=1e-8)
 
@@ -114,8 +114,8 @@ def test_pot_backend_finds_the_same_potentials(clouds):
     dict(acceleration=None, dense_kernel_memory=0)])
 def test_variants_reach_the_same_solution(clouds, options):
     X, Y, a, b = clouds
-    reference = sinkhorn(X, Y, 0.2, a=a, b=b, tol=1e-12, max_iter=100_000)
-    result = sinkhorn(X, Y, 0.2, a=a, b=b, tol=1e-12, max_iter=100_000, **options)
+    reference = empirical_sinkhorn(X, Y, 0.2, a=a, b=b, tol=1e-12, max_iter=100_000)
+    result = empirical_sinkhorn(X, Y, 0.2, a=a, b=b, tol=1e-12, max_iter=100_000, **options)
     assert result.converged
     np.testing.assert_allclose(result.f, reference.f, atol=1e-7)
     np.testing.assert_allclose(result.g, reference.g, atol=1e-7)
@@ -123,15 +123,15 @@ def test_variants_reach_the_same_solution(clouds, options):
 
 def test_warm_start_from_the_solution_stops_at_once(clouds):
     X, Y, a, b = clouds
-    solved = sinkhorn(X, Y, 0.3, a=a, b=b, tol=1e-10, max_iter=100_000)
-    again = sinkhorn(X, Y, 0.3, a=a, b=b, tol=1e-9, init=(solved.f, solved.g))
+    solved = empirical_sinkhorn(X, Y, 0.3, a=a, b=b, tol=1e-10, max_iter=100_000)
+    again = empirical_sinkhorn(X, Y, 0.3, a=a, b=b, tol=1e-9, init=(solved.f, solved.g))
     assert again.n_iter == 1 and again.converged
 
 
 def test_symmetric_variant_matches_the_general_solver():
     X = np.random.default_rng(2).normal(size=(150, 2))
-    symmetric = sinkhorn_symmetric(X, 1.0, tol=1e-12)
-    general = sinkhorn(X, X, 1.0, tol=1e-12, max_iter=100_000, acceleration=None)
+    symmetric = empirical_sinkhorn_symmetric(X, 1.0, tol=1e-12)
+    general = empirical_sinkhorn(X, X, 1.0, tol=1e-12, max_iter=100_000, acceleration=None)
     # One soft c-transform per symmetric iteration, two per plain general one.
     assert symmetric.converged and symmetric.n_iter < 2 * general.n_iter
     np.testing.assert_allclose(symmetric.f, general.f, atol=1e-8)
@@ -153,7 +153,7 @@ def test_numerical_edge_cases(case):
         X = np.repeat(X[:20], 4, axis=0)
     else:
         X, Y = X.astype(np.float32), Y.astype(np.float32)
-    result = sinkhorn(X, Y, epsilon, tol=tol, max_iter=100_000)
+    result = empirical_sinkhorn(X, Y, epsilon, tol=tol, max_iter=100_000)
     assert np.all(np.isfinite(result.f)) and np.all(np.isfinite(result.g))
     assert result.converged
     plan = entropic_plan(X.astype(float), Y.astype(float), result.f, result.g, epsilon)
@@ -162,7 +162,7 @@ def test_numerical_edge_cases(case):
     assert result.marginal_error < tol
     assert error < tol + 1e-14 * np.abs(result.f).max() / epsilon
     if case == "far apart":  # translation leaves the plan unchanged
-        shifted = sinkhorn(X, Y - 1e4, epsilon, tol=tol)
+        shifted = empirical_sinkhorn(X, Y - 1e4, epsilon, tol=tol)
         np.testing.assert_allclose(
             entropic_plan(X, Y - 1e4, shifted.f, shifted.g, epsilon), plan, rtol=1e-6,
             atol=1e-12)
@@ -180,7 +180,7 @@ def test_sinkhorn_rejects_bad_input(kwargs, message):
     arguments.update(kwargs)
     X, Y = arguments.pop("X"), arguments.pop("Y")
     with pytest.raises(ValueError, match=message):
-        sinkhorn(X, Y, 1.0, **arguments)
+        empirical_sinkhorn(X, Y, 1.0, **arguments)
 
 
 # ------------------------------------------------------------- the estimator

@@ -11,10 +11,10 @@ import pytest
 
 import skschrodinger._sinkhorn_iterations as iterations
 from skschrodinger import SinkhornBridge
-from skschrodinger.entropic_ot import sinkhorn
-from skschrodinger.kernels import bilinear_exp_matrix, matrix_vector, vector_matrix
-from skschrodinger.kernels._logsumexp import MATRIX_FLOOR, TILE_COLUMNS, TILE_ROWS
-from skschrodinger.kernels._matvec import COLUMNS_PER_BLOCK, ROWS_PER_BLOCK
+from skschrodinger.entropic_ot import empirical_sinkhorn
+from skschrodinger._kernels import bilinear_exp_matrix, matrix_vector, vector_matrix
+from skschrodinger._kernels._logsumexp import MATRIX_FLOOR, TILE_COLUMNS, TILE_ROWS
+from skschrodinger._kernels._matvec import COLUMNS_PER_BLOCK, ROWS_PER_BLOCK
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +74,7 @@ def test_matrix_vector_products_match_numpy():
 def test_every_path_matches_pot_potentials(problem, epsilon, acceleration,
                                            dense_kernel_memory):
     X, Y, a, b = problem
-    result = sinkhorn(X, Y, epsilon, a=a, b=b, tol=1e-13, max_iter=100_000,
+    result = empirical_sinkhorn(X, Y, epsilon, a=a, b=b, tol=1e-13, max_iter=100_000,
                       acceleration=acceleration, dense_kernel_memory=dense_kernel_memory)
     assert result.converged
     assert result.dense == (dense_kernel_memory is None)
@@ -86,7 +86,7 @@ def test_every_path_matches_pot_potentials(problem, epsilon, acceleration,
 @pytest.mark.parametrize("scaling", [0.5, 0.9])
 def test_annealing_reaches_the_same_solution(problem, scaling):
     X, Y, a, b = problem
-    result = sinkhorn(X, Y, 0.05, a=a, b=b, tol=1e-13, max_iter=100_000,
+    result = empirical_sinkhorn(X, Y, 0.05, a=a, b=b, tol=1e-13, max_iter=100_000,
                       epsilon_scaling=scaling)
     assert result.converged
     f, g = pot_potentials(X, Y, a, b, 0.05)
@@ -99,8 +99,8 @@ def test_anderson_needs_far_fewer_iterations_at_small_epsilon():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(400, 2))
     Y = rng.normal(size=(400, 2)) * [0.5, 1.5] + 1.0
-    plain = sinkhorn(X, Y, 0.02, acceleration=None, max_iter=20_000)
-    fast = sinkhorn(X, Y, 0.02, max_iter=20_000)
+    plain = empirical_sinkhorn(X, Y, 0.02, acceleration=None, max_iter=20_000)
+    fast = empirical_sinkhorn(X, Y, 0.02, max_iter=20_000)
     assert plain.converged and fast.converged
     assert fast.n_iter * 5 < plain.n_iter
 
@@ -108,12 +108,12 @@ def test_anderson_needs_far_fewer_iterations_at_small_epsilon():
 def test_the_dense_kernel_follows_the_memory_budget(problem):
     X, Y, a, b = problem
     needed = 8 * len(X) * len(Y) / 2 ** 20
-    assert sinkhorn(X, Y, 0.1, dense_kernel_memory=needed).dense
-    assert not sinkhorn(X, Y, 0.1, dense_kernel_memory=0.99 * needed).dense
+    assert empirical_sinkhorn(X, Y, 0.1, dense_kernel_memory=needed).dense
+    assert not empirical_sinkhorn(X, Y, 0.1, dense_kernel_memory=0.99 * needed).dense
     import sklearn
 
     with sklearn.config_context(working_memory=0.99 * needed):
-        assert not sinkhorn(X, Y, 0.1).dense
+        assert not empirical_sinkhorn(X, Y, 0.1).dense
 
 
 # ------------------------------------------------------------------- failures
@@ -153,7 +153,7 @@ def test_potentials_always_out_of_range_cost_online_steps_not_a_rebuild_each(pro
     build = iterations.OnlineHalfSteps.stabilised_kernel
     monkeypatch.setattr(iterations.OnlineHalfSteps, "stabilised_kernel",
                         lambda self, *args: builds.append(1) or build(self, *args))
-    result = sinkhorn(X, Y, 0.05, a=a, b=b, tol=1e-13, max_iter=100_000)
+    result = empirical_sinkhorn(X, Y, 0.05, a=a, b=b, tol=1e-13, max_iter=100_000)
     f, g = pot_potentials(X, Y, a, b, 0.05)
     assert result.converged and result.dense
     assert len(builds) < result.n_iter / 4  # the fallbacks before a rebuild double
@@ -168,7 +168,7 @@ def test_a_diverging_extrapolation_restarts_and_still_converges(problem, monkeyp
         calls["bad"] += 1
         return images[-1] + 1e3  # far off: its error is infinite
     monkeypatch.setattr(iterations, "_anderson_extrapolation", diverging)
-    result = sinkhorn(X, Y, 0.1, a=a, b=b, tol=1e-12, max_iter=100_000)
+    result = empirical_sinkhorn(X, Y, 0.1, a=a, b=b, tol=1e-12, max_iter=100_000)
     assert result.converged and calls["bad"] > 0
     f, g = pot_potentials(X, Y, a, b, 0.1)
     np.testing.assert_allclose(result.f, f, rtol=0, atol=1e-9)
@@ -177,19 +177,19 @@ def test_a_diverging_extrapolation_restarts_and_still_converges(problem, monkeyp
 def test_acceleration_is_refused_with_the_pot_backend(problem):
     X, Y, _, _ = problem
     with pytest.raises(ValueError, match="acceleration"):
-        sinkhorn(X, Y, 0.5, backend="pot", acceleration=None)
+        empirical_sinkhorn(X, Y, 0.5, backend="pot", acceleration=None)
     with pytest.raises(ValueError, match="epsilon_scaling"):
-        sinkhorn(X, Y, 0.5, backend="pot", epsilon_scaling=0.5)  # was silently ignored
+        empirical_sinkhorn(X, Y, 0.5, backend="pot", epsilon_scaling=0.5)  # was silently ignored
     with pytest.raises(ValueError, match="acceleration"):
-        sinkhorn(X, Y, 0.5, acceleration="fast")
+        empirical_sinkhorn(X, Y, 0.5, acceleration="fast")
     with pytest.raises(ValueError, match="dense_kernel_memory"):
-        sinkhorn(X, Y, 0.5, dense_kernel_memory=-1)
+        empirical_sinkhorn(X, Y, 0.5, dense_kernel_memory=-1)
 
 
 # --------------------------------------------------------------- user-facing
 def test_verbose_prints_progress_during_the_solve(problem, capsys):
     X, Y, _, _ = problem
-    result = sinkhorn(X, Y, 0.01, tol=1e-12, max_iter=100_000, acceleration=None, verbose=10)
+    result = empirical_sinkhorn(X, Y, 0.01, tol=1e-12, max_iter=100_000, acceleration=None, verbose=10)
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == result.n_iter // 10 + 1  # every 10 iterations, and the end
     assert lines[0].startswith("[sinkhorn] iteration 10, epsilon=0.01: marginal error ")

@@ -25,7 +25,7 @@ import numpy as np
 from scipy.linalg import cho_solve
 from scipy.special import logsumexp
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, validate_params
+from .._sklearn_compat import Interval, validate_params
 
 from .._validation import check_scalar_time
 from ..gaussian import GaussianMixtureLaw

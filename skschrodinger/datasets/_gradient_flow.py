@@ -20,7 +20,7 @@ from numbers import Integral, Real
 import numpy as np
 from scipy.linalg import expm
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions, validate_params
+from .._sklearn_compat import Interval, StrOptions, validate_params
 
 from .._validation import check_scalar_time
 from ..gaussian import (

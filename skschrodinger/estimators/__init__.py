@@ -1,23 +1,23 @@
-"""Transport estimators sharing the bridge API of :class:`BaseBridge`."""
+"""Transport estimators sharing the bridge API of :class:`BaseBridge`.
 
-from ._base import BaseBridge, BridgeLink, SnapshotBridge, StandardisedLink
-from ._dsb import DSBLink, DSBTransport
-from ._iterated import FlowStepLink, IteratedBridgeFlow
+The four estimators are also importable from :mod:`skschrodinger`. The base
+classes are the way to add an estimator (see :doc:`/adding_an_estimator`):
+:class:`SnapshotBridge` fits one :class:`BridgeLink` per pair of consecutive
+snapshots, and :class:`BaseBridge` turns fitted links into the prediction API.
+"""
+
+from ._base import BaseBridge, BridgeLink, SnapshotBridge
+from ._dsb import DSBTransport
+from ._iterated import IteratedBridgeFlow
 from ._lightsb import LightSBTransport
-from ._lightsb_model import LightSBPotential
-from ._sinkhorn import EntropicMapLink, SinkhornBridge
+from ._sinkhorn import SinkhornBridge
 
 __all__ = [
     "BaseBridge",
     "BridgeLink",
-    "DSBLink",
     "DSBTransport",
-    "EntropicMapLink",
-    "FlowStepLink",
     "IteratedBridgeFlow",
-    "LightSBPotential",
     "LightSBTransport",
     "SinkhornBridge",
     "SnapshotBridge",
-    "StandardisedLink",
 ]

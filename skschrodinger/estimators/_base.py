@@ -43,7 +43,7 @@ from .._validation import (
     outside_time_range,
     split_snapshots,
 )
-from ..kernels import brownian_bridge_paths, kernel_threads
+from .._kernels import brownian_bridge_paths, kernel_threads
 from ..metrics import make_bridge_scorer
 
 SCORE_SEED = 0

@@ -19,16 +19,16 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from .._sklearn_compat import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._numerics import row_norms
 from .._validation import check_not_annotated_data, check_scalar_time
-from ..entropic_ot import sinkhorn_symmetric
+from ..entropic_ot import empirical_sinkhorn_symmetric
 from ..gaussian import GaussianTarget
 from ..metrics import energy_distance
 from ._base import BaseBridge, BridgeLink, all_or_nothing
-from ._sinkhorn import EntropicMapLink
+from ._entropic_map import EntropicMapLink
 
 #: Progress lines printed over a fit with ``verbose=1``.
 VERBOSE_LINES = 10
@@ -167,7 +167,7 @@ class IteratedBridgeFlow(BaseBridge):
     projection of the same-marginal Schrödinger bridge of the current cloud
     (reference dX = sqrt(eps) dW, :ref:`conventions`): f solves the
     symmetric Schrödinger system, by the averaged log-domain Sinkhorn update
-    (:func:`~skschrodinger.entropic_ot.sinkhorn_symmetric`) warm-started
+    (:func:`~skschrodinger.entropic_ot.empirical_sinkhorn_symmetric`) warm-started
     from the linear extrapolation 2 f_{k-1} - f_{k-2} of the previous steps'
     potentials (each particle's potential varies smoothly along the flow; this
     halves the updates per step, to about 2). Since
@@ -444,7 +444,7 @@ class IteratedBridgeFlow(BaseBridge):
             # map of a zero potential at "epsilon" b^2.
             width = self.bandwidth if self.bandwidth is not None else _scott_bandwidth(X)
             return EntropicMapLink(X, log_weights, np.zeros(X.shape[0]), width**2), None
-        result = sinkhorn_symmetric(X, step, a=np.exp(log_weights), max_iter=self.max_iter,
+        result = empirical_sinkhorn_symmetric(X, step, a=np.exp(log_weights), max_iter=self.max_iter,
                                     tol=self.tol, init=potential)
         if not (np.all(np.isfinite(result.f)) and np.isfinite(result.marginal_error)):
             raise FloatingPointError(

@@ -8,13 +8,13 @@ import numpy as np
 from joblib import Parallel, delayed
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from .._sklearn_compat import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._threads import single_threaded_blas
 from .._validation import check_snapshot_times, format_times
 from ..gaussian import GaussianBridge
-from ..kernels import kernel_threads
+from .._kernels import kernel_threads
 from ._base import SCORE_SEED, SnapshotBridge, StandardisedLink, standardisation
 from ._lightsb_model import MixtureParameterisation, SampleBatch, rescale_epsilon
 from ._solvers import minimize_adam, minimize_lbfgs
@@ -116,15 +116,16 @@ class LightSBTransport(SnapshotBridge):
 
     Attributes
     ----------
-    links_ : list of :class:`~skschrodinger.estimators.StandardisedLink`
-        Each link's :class:`~skschrodinger.estimators.LightSBPotential`
-        (``link.link``), fitted on the link's snapshots centred at their
-        means and divided by their pooled scale (``link.source_mean``,
-        ``link.target_mean``, ``link.scale``): an exact change of variables
-        that makes the fit independent of the data's offset and units.
+    links_ : list of BridgeLink
+        Per pair of consecutive snapshots, the fitted potential in the
+        link's standardised coordinates (its snapshots centred at their
+        means and divided by their pooled scale): an exact change of
+        variables that makes the fit independent of the data's offset and
+        units.
     potentials_ : list of LightSBPotential
-        The same potentials in the data's coordinates: ``log_weights``,
-        ``means`` (r_k) and ``covariances`` (S_k).
+        The same potentials in the data's coordinates, with attributes
+        ``log_weights`` (log alpha_k), ``means`` (r_k) and ``covariances``
+        (S_k: shape (K,), (K, d) or (K, d, d) by ``covariance_type``).
     n_iter_ : ndarray of shape (n_links,)
         Iterations (L-BFGS) or steps (Adam) of the kept restart of each link.
     converged_ : bool
@@ -271,13 +272,13 @@ class LightSBTransport(SnapshotBridge):
     def potentials_(self):
         """The fitted potential of each link in the coordinates of the data.
 
-        Each :class:`~skschrodinger.estimators.LightSBPotential` is the exact
-        change of variables
-        (:meth:`~skschrodinger.estimators.LightSBPotential.affine`) of the link's
-        potential, which was fitted on standardised snapshots; its
-        ``means`` r_k and ``log_weights`` are in the data's units (the S_k do
-        not change). For inspection: the estimator's own predictions evaluate
-        the standardised potentials, which stay accurate far from the origin.
+        Each is the exact change of variables of the link's potential, which
+        was fitted on standardised snapshots: r_k -> s r_k + m_1 - S_k m_0,
+        epsilon -> s^2 epsilon and log alpha_k shifted so that the plan's
+        weights are unchanged (m_0, m_1 the snapshots' means, s their pooled
+        scale); the S_k do not change. For inspection: the
+        estimator's own predictions evaluate the standardised potentials,
+        which stay accurate far from the origin.
         """
         check_is_fitted(self, "links_")
         return [link.link.affine(link.source_mean, link.target_mean, link.scale)

@@ -17,7 +17,7 @@ estimator in ``_lightsb.py`` only orchestrates the fit.
 import numpy as np
 from scipy.linalg import cho_solve, solve_triangular
 
-from ..kernels import (
+from .._kernels import (
     diagonal_bridge_mean,
     diagonal_bridge_terms,
     diagonal_conditional_mean,

@@ -5,88 +5,11 @@ import warnings
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils._param_validation import Interval, StrOptions
+from .._sklearn_compat import Interval, StrOptions
 
-from .._threads import single_threaded_blas
-from ..entropic_ot import ACCELERATIONS, sinkhorn
-from ..kernels import bilinear_logsumexp, bilinear_softmax_draw, bilinear_softmax_mean
-from ._base import BridgeLink, SnapshotBridge
-
-
-class EntropicMapLink(BridgeLink):
-    """The entropic map of a discrete plan: a link of :class:`~skschrodinger.SinkhornBridge`.
-
-    From the target points y_j (weights b_j) and their potential g_j, any
-    point x -- in the sample or not -- gets the conditional law::
-
-        pi(y_j | x) = w_j(x) = softmax_j[log b_j + (g_j - ||x - y_j||^2 / 2) / eps]
-
-    which for a source sample point is the plan's row divided by a_i. The SB
-    of the plan at local time s has the drift (sum_j w_j(x, s) y_j - x) / (1 - s)
-    with w_j(x, s) = softmax_j[log b_j + g_j / eps - ||x - y_j||^2 / (2 eps (1 - s))].
-    Each is a softmax over bilinear logits evaluated on the fly by the numba
-    kernels, around the target's weighted mean.
-
-    Parameters
-    ----------
-    target : ndarray of shape (m, d)
-    log_weights : ndarray of shape (m,)
-        log b_j, normalised.
-    potential : ndarray of shape (m,)
-        g_j, in units of the cost.
-    epsilon : float
-    source_potential : ndarray of shape (n,), default=None
-        f_i, kept for warm starts and for users.
-    """
-
-    def __init__(self, target, log_weights, potential, epsilon, source_potential=None):
-        super().__init__(epsilon)
-        self.target = np.ascontiguousarray(target, dtype=np.float64)
-        self.log_weights = np.asarray(log_weights, dtype=np.float64)
-        self.potential = np.asarray(potential, dtype=np.float64)
-        self.source_potential = source_potential
-        self._centre = np.exp(self.log_weights) @ self.target
-        self._centred = self.target - self._centre
-        self._centred_t = np.ascontiguousarray(self._centred.T)
-        self._half_sq = 0.5 * (self._centred ** 2).sum(axis=1)
-
-    def _softmax_arguments(self, X, s=0.0):
-        """Rows, offsets and scale of the bilinear logits of w(x, s) (x-only terms dropped)."""
-        remaining = 1.0 - s
-        # Points beyond the double range of the logits give infinities here and non-finite
-        # results, which the estimators turn into a FloatingPointError.
-        with np.errstate(over="ignore"):
-            offsets = (self.log_weights
-                       + (self.potential - self._half_sq / remaining) / self.epsilon)
-        return X - self._centre, offsets, 1.0 / (self.epsilon * remaining)
-
-    def _call(self, kernel, X, s=0.0, *extra):
-        U, offsets, scale = self._softmax_arguments(X, s)
-        with single_threaded_blas():
-            return kernel(U, self._centred, self._centred_t, offsets, scale, *extra)
-
-    def mean(self, X):
-        """Entropic map: E[Y | X = x] = sum_j w_j(x) y_j."""
-        return self._call(bilinear_softmax_mean, X)[1] + self._centre
-
-    def mean_and_log_normaliser(self, X):
-        """The entropic map and log sum_j b_j exp((g_j - ||x - y_j||^2 / 2) / eps) at each x."""
-        log_normaliser, mean = self._call(bilinear_softmax_mean, X)
-        # The kernel's logits leave out the x-only term -||x - centre||^2 / (2 eps).
-        centred = X - self._centre
-        return mean + self._centre, log_normaliser - 0.5 * (centred**2).sum(axis=1) / self.epsilon
-
-    def sample(self, X, rng):
-        """One target point y_j per row, drawn with probabilities w_j(x) (inverse CDF)."""
-        log_normaliser = self._call(bilinear_logsumexp, X)
-        columns = self._call(bilinear_softmax_draw, X, 0.0, log_normaliser,
-                             rng.uniform(size=X.shape[0]))
-        return self.target[columns]
-
-    def drift(self, X, s):
-        """SB drift (sum_j w_j(x, s) y_j - x) / (1 - s) of the plan, per unit local time."""
-        mean = self._call(bilinear_softmax_mean, X, s)[1] + self._centre
-        return (mean - X) / (1.0 - s)
+from ..entropic_ot import ACCELERATIONS, empirical_sinkhorn
+from ._base import SnapshotBridge
+from ._entropic_map import EntropicMapLink
 
 
 class SinkhornBridge(SnapshotBridge):
@@ -94,7 +17,7 @@ class SinkhornBridge(SnapshotBridge):
 
     Solves the entropic OT problem between the two samples of each link
     (cost ||x - y||^2 / 2, regulariser epsilon KL; POT's ``reg = 2 epsilon``)
-    by log-domain Sinkhorn (:func:`skschrodinger.entropic_ot.sinkhorn`), with
+    by log-domain Sinkhorn (:func:`skschrodinger.entropic_ot.empirical_sinkhorn`), with
     the plan ``pi_ij = a_i b_j exp((f_i + g_j - ||x_i - y_j||^2 / 2) / eps)``.
     New points are mapped by the entropic map (the plan's conditional law
     extended out of sample)::
@@ -126,7 +49,7 @@ class SinkhornBridge(SnapshotBridge):
         Stop when the plan's L1 marginal error
         ||pi 1 - a||_1 + ||pi^T 1 - b||_1 is below ``tol`` (with
         ``backend="pot"``: POT's ``stopThr``, see
-        :func:`~skschrodinger.entropic_ot.sinkhorn`).
+        :func:`~skschrodinger.entropic_ot.empirical_sinkhorn`).
     epsilon_scaling : float in (0, 1), default=None
         First run one iteration at each of the decreasing epsilons
         C_max q^k (q = ``epsilon_scaling``) from an upper bound of the cost
@@ -135,7 +58,7 @@ class SinkhornBridge(SnapshotBridge):
     acceleration : {"anderson", "overrelaxation"}, float or None, default="anderson"
         How the Sinkhorn iterates are combined: Anderson acceleration,
         adaptive over-relaxation, a fixed over-relaxation, or None for plain
-        Sinkhorn (see :func:`~skschrodinger.entropic_ot.sinkhorn`). Numba
+        Sinkhorn (see :func:`~skschrodinger.entropic_ot.empirical_sinkhorn`). Numba
         backend only: with ``backend="pot"`` leave it at "anderson".
     backend : {"numba", "pot"}, default="numba"
         "pot" solves with ``ot.sinkhorn(..., method="sinkhorn_log")`` on the
@@ -176,7 +99,7 @@ class SinkhornBridge(SnapshotBridge):
 
     See Also
     --------
-    skschrodinger.entropic_ot.sinkhorn : The solver, on its own.
+    skschrodinger.entropic_ot.empirical_sinkhorn : The solver, on its own.
     LightSBTransport : A smooth parametric bridge that generalises beyond the samples.
 
     Examples
@@ -234,7 +157,7 @@ class SinkhornBridge(SnapshotBridge):
         results, links = [], []
         for index, epsilon in enumerate(link_epsilons):
             source, target = snapshots[index], snapshots[index + 1]
-            result = sinkhorn(source, target, epsilon, max_iter=self.max_iter, tol=self.tol,
+            result = empirical_sinkhorn(source, target, epsilon, max_iter=self.max_iter, tol=self.tol,
                               epsilon_scaling=self.epsilon_scaling,
                               acceleration=self.acceleration,
                               init=self._previous_potentials(index, source, target),

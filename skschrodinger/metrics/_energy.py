@@ -4,7 +4,7 @@ import numpy as np
 from sklearn.utils import check_array
 
 from .._numerics import common_scale, finite_distance
-from ..kernels import mean_pairwise_distance
+from .._kernels import mean_pairwise_distance
 
 
 def _as_sample(Z, name, unbiased):

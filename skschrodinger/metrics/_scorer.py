@@ -4,8 +4,9 @@ from functools import partial
 import numbers
 
 import numpy as np
-from sklearn.utils import _safe_indexing, check_array
+from sklearn.utils import check_array
 
+from .._sklearn_compat import _safe_indexing
 from .._validation import (
     check_snapshot_times,
     format_times,
