@@ -22,8 +22,8 @@ Suites:
 * ``flows`` -- IteratedBridgeFlow on the paper's heat and Ornstein–Uhlenbeck
   experiments: exact W2 to the flow at t = 0..5, time per step vs the same
   scheme on POT's dense ``sinkhorn_log``.
-* ``empirical_sinkhorn`` -- the numba Sinkhorn vs POT's ``sinkhorn_log`` and kernel
-  ``empirical_sinkhorn``, time to the same L1 marginal error; peak memory up to
+* ``sinkhorn`` -- the numba Sinkhorn vs POT's ``sinkhorn_log`` and kernel
+  ``sinkhorn``, time to the same L1 marginal error; peak memory up to
   n = m = 50 000.
 
 Each suite times its own reference in the same process; quote ratios.

@@ -58,7 +58,7 @@ def run(args):
                 met = score <= max(2 * floor, floor + 0.1)
                 table.add(d, epsilon, f"K={model.n_components} {model.covariance_type}", init,
                           score, floor, score / floor, "yes" if met else "no", seconds,
-                          int(model.n_iter_[0]))
+                          int(model.link_n_iter_[0]))
                 print("  " + "  ".join(table.rows[-1]), flush=True)
     table.notes = [
         "Target (issue 3): cBW2^2-UVP <= max(2 x floor, floor + 0.1 %); fit time at d = 128 "

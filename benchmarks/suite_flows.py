@@ -152,7 +152,7 @@ def flow_table(quick):
             model, seconds = run_ours(X, functional, "sb", repeats=1 if quick else 3)
             _, single = run_ours(X, functional, "sb", repeats=1, threads=1)
             ours = w2_at_integer_times(flow, model.particles_, model.times_)
-            steps = model.n_iter_
+            steps = len(model.step_sizes_)
             full = n <= FULL_REFERENCE_SIZE
             particles, numpy_step = numpy_reference(X, functional,
                                                     steps if full else CUT_REFERENCE_STEPS)

@@ -20,7 +20,7 @@ Rows, all in one process:
   Adam recipe (10 000 steps, batch 128, learning rate 1e-2);
 * SinkhornBridge at epsilon=0.1 on a subsample of ``SINKHORN_CELLS`` cells per
   day, as in the epsilon search below, where many fits make the full data
-  costly (the full-data Sinkhorn, 6 071 x 8 485 cells, is in the ``empirical_sinkhorn``
+  costly (the full-data Sinkhorn, 6 071 x 8 485 cells, is in the ``sinkhorn``
   suite: it converges in 25-40 s at 50-D);
 * the same estimators with epsilon (and K) chosen by
   :class:`~skschrodinger.LeaveOneSnapshotOut` *without the
@@ -120,7 +120,7 @@ def run(args):
             *result, fitted = evaluate((*sub, lambda: SinkhornBridge(epsilon=0.1)),
                                        days, start, end, evaluated, scale, 0)
             rows.setdefault(f"Sinkhorn, {SINKHORN_CELLS} cells/day", []).append((start, *result))
-            notes.append(f"Sinkhorn {start}->{end}: {fitted.n_iter_[0]} iterations, converged "
+            notes.append(f"Sinkhorn {start}->{end}: {fitted.link_n_iter_[0]} iterations, converged "
                          f"{bool(np.all(fitted.converged_))}.")
             # chosen without the evaluated day
             cv_scale, epsilon, best, _ = choose(

@@ -295,7 +295,7 @@ def tolerance_table(args):
         seconds, model = fit(tol)
         change = np.linalg.norm(model.transform(S) - reference_map, axis=1)  # units of data std
         energy = half_energy_distance(model.sample_at(S, 3.0, random_state=0) * scale, truth)
-        table.add(f"{tol:.0e}", int(model.n_iter_[0]), seconds, float(np.sqrt(np.mean(change**2))),
+        table.add(f"{tol:.0e}", int(model.link_n_iter_[0]), seconds, float(np.sqrt(np.mean(change**2))),
                   float(change.max()), energy, f"{energy - reference_energy:+.2g}")
     table.notes += [f"Sampling noise of the energy distance (5 seeds of the 1e-10 model): "
                     f"sd {np.std(energies):.3g} around {np.mean(energies):.3g}. The data are "
@@ -320,7 +320,7 @@ def msci_table(args):
             v = half_energy_distance(predicted, truth)
             values.append(v)
             table.add(dim, f"{start}->{end}, day {evaluated}", f"{len(S)} x {len(T)}", seconds,
-                      int(model.n_iter_[0]), f"{model.marginal_errors_[0]:.1e}",
+                      int(model.link_n_iter_[0]), f"{model.marginal_errors_[0]:.1e}",
                       bool(model.converged_), v, half_energy_distance(predicted, truth,
                                                                       unbiased=True),
                       f"{MSCI_PAPER[dim]} (ours {np.mean(values):.3g})" if len(values) == 2

@@ -43,9 +43,9 @@ ax.legend(fontsize=8, markerscale=4, loc="lower right")
 ax.set_aspect("equal")
 
 ax = axes[1]
-ax.plot(np.arange(model.n_iter_ + 1), model.terminal_distances_[0], "o-",
+ax.plot(np.arange(model.link_n_iter_[0] + 1), model.terminal_distances_[0], "o-",
         label="Swiss roll → S-curve")
-ax.plot(np.arange(generative.n_iter_ + 1), generative.terminal_distances_[0], "s-",
+ax.plot(np.arange(generative.link_n_iter_[0] + 1), generative.terminal_distances_[0], "s-",
         label="N(0, I) → eight Gaussians")
 ax.legend(fontsize=8)
 ax.set_xlabel("IPF iteration (0 = reference)")

@@ -28,7 +28,7 @@ for column, epsilon in enumerate(epsilons):
     top, bottom = axes[0, column], axes[1, column]
     top.scatter(*target.T, s=2, alpha=0.15, color="tab:orange")
     top.scatter(*model.transform(grid).T, s=8, c=colours, cmap="twilight")
-    top.set_title(f"ε = {epsilon}: transform(grid)\n{model.n_iter_[0]} Sinkhorn iterations")
+    top.set_title(f"ε = {epsilon}: transform(grid)\n{model.link_n_iter_[0]} Sinkhorn iterations")
     paths = model.sample_trajectory(source[:80], n_steps=60, random_state=0)
     bottom.scatter(*source.T, s=2, alpha=0.15, color="tab:blue")
     bottom.scatter(*target.T, s=2, alpha=0.15, color="tab:orange")

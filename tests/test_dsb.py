@@ -11,8 +11,11 @@ up to sampling error; the recursion itself must approach the closed form as
 n_steps and n_ipf grow.
 """
 
+import warnings
+
 import numpy as np
 import pytest
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor
 from sklearn.linear_model import LinearRegression
 from sklearn.neighbors import KNeighborsRegressor
@@ -199,9 +202,36 @@ def test_verbose_and_chains(capsys):
     model = DSBTransport(regressor=LinearRegression(), n_ipf=2, n_steps=3, verbose=1,
                          random_state=0).fit(X, y)
     assert len(model.links_) == 2 and model.terminal_distances_.shape == (2, 3)
-    assert model.loss_curve_.shape == (2,)
+    assert len(model.loss_curve_) == 2 and all(curve.shape == (2,) for curve in model.loss_curve_)
+    assert model.link_n_iter_.tolist() == [2, 2] and model.n_iter_ == 4
     out = capsys.readouterr().out
-    assert "link 0] IPF 2/2" in out and "link 1] IPF 2/2" in out
+    assert "[DSBTransport link 0] IPF 2/2" in out and "[DSBTransport link 1] IPF 2/2" in out
+
+
+def test_converged_says_whether_ipf_has_levelled_off():
+    """From N(0, 1) to N(3, 1) the first IPF iteration makes most of the progress: after one
+    iteration IPF is still improving (by construction of the rule), after eight it has
+    levelled off at the mean-matching bias."""
+    rng = np.random.RandomState(0)
+    X = np.r_[rng.randn(1000, 1), rng.randn(1000, 1) + 3.0]
+    y = np.repeat([0.0, 1.0], 1000)
+    with pytest.warns(ConvergenceWarning, match="DSBTransport: IPF was still improving"):
+        one = DSBTransport(regressor=LinearRegression(), n_ipf=1, random_state=0).fit(X, y)
+    assert not one.converged_
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        eight = DSBTransport(regressor=LinearRegression(), n_ipf=8, random_state=0).fit(X, y)
+    assert eight.converged_
+
+
+def test_the_plateau_rule_on_given_distances():
+    from skschrodinger.estimators._dsb import _ipf_levelled_off
+
+    distances = np.array([[1.0, 0.2, 0.1, 0.099],   # last gain 0.001 of 0.901: levelled off
+                          [1.0, 0.5, 0.3, 0.2],     # last gain 0.1 of 0.8: still improving
+                          [0.1, 0.2, 0.15, 0.15],   # never better than the reference, no gain
+                          [0.1, 0.3, 0.25, 0.2]])   # never better, but still moving
+    assert _ipf_levelled_off(distances).tolist() == [True, False, True, False]
 
 
 def test_bad_regressor_is_a_clear_error():

@@ -268,7 +268,7 @@ def test_adam_recipe_reaches_the_gaussian_solution():
     X, y, bridge = make_gaussian_bridge(N, 2, epsilon=EPS, random_state=0)
     model = LightSBTransport(epsilon=EPS, n_components=1, covariance_type="full",
                              solver="adam", max_iter=3000, tol=None, random_state=0).fit(X, y)
-    assert model.n_iter_[0] == 3000
+    assert model.link_n_iter_[0] == 3000
     curve = model.loss_curve_[0]
     assert curve[-1] < curve[0]
     # minibatch noise of Adam at lr 1e-2 adds about the sampling error again
@@ -278,8 +278,8 @@ def test_adam_recipe_reaches_the_gaussian_solution():
 def test_warm_start_and_restarts():
     X, y, _ = make_gaussian_bridge(500, 2, epsilon=EPS, random_state=1)
     model = LightSBTransport(epsilon=EPS, n_components=3, warm_start=True, random_state=0)
-    first = model.fit(X, y).n_iter_[0]
-    assert model.fit(X, y).n_iter_[0] < first / 2
+    first = model.fit(X, y).link_n_iter_[0]
+    assert model.fit(X, y).link_n_iter_[0] < first / 2
     single = LightSBTransport(epsilon=EPS, n_components=3, random_state=0).fit(X, y)
     best = LightSBTransport(epsilon=EPS, n_components=3, n_init=3, random_state=0).fit(X, y)
     assert best.objective(X, y) <= single.objective(X, y) + 1e-9

@@ -3,7 +3,7 @@
 A cached numba function that calls a parallel (``prange``) function keeps its
 own copy of the callee's generated gufunc; a later process could load a caller
 whose copy does not match the callee's cache record, and segfault (it did:
-``empirical_sinkhorn`` in one process, then ``empirical_sinkhorn_symmetric`` twice). One pytest
+``sinkhorn`` in one process, then ``sinkhorn_symmetric`` twice). One pytest
 process hides this, so every test here runs child interpreters, each with the
 same fresh ``NUMBA_CACHE_DIR``, in a chosen order.
 

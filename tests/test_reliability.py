@@ -122,9 +122,9 @@ def test_lightsb_warm_start_reuses_the_standardised_parameters():
     X, y, _ = make_gaussian_bridge(500, 2, epsilon=1.0, random_state=3)
     model = lightsb(warm_start=True).fit(X, y)
     before = model.transform(X[:5])
-    cold_iterations = model.n_iter_[0]
+    cold_iterations = model.link_n_iter_[0]
     refit = model.fit(X + 50.0, y)  # the same standardised problem: already at the optimum
-    assert refit.n_iter_[0] <= 3 < cold_iterations
+    assert refit.link_n_iter_[0] <= 3 < cold_iterations
     # L-BFGS restarted at the optimum moves only within its tolerance
     np.testing.assert_allclose(refit.transform(X[:5] + 50.0) - 50.0, before, atol=1e-5)
 

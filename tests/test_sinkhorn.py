@@ -245,9 +245,9 @@ def test_chain_generative_and_warm_start():
     paths = model.sample_trajectory(X[:4], times=[0.0, 0.5, 1.0, 2.0, 3.0], random_state=0)
     assert paths.shape == (4, 5, 2) and np.all(np.isfinite(paths))
     refit = SinkhornBridge(epsilon=0.5, warm_start=True).fit(X, y)
-    iterations = refit.n_iter_.copy()
+    iterations = refit.link_n_iter_.copy()
     refit.fit(X, y)
-    assert np.all(refit.n_iter_ < iterations)
+    assert np.all(refit.link_n_iter_ < iterations)
     generative = SinkhornBridge(epsilon=0.5, random_state=0).fit(X[:60])
     assert generative.sample(n_samples=10, random_state=0).shape == (10, 2)
 
@@ -256,4 +256,4 @@ def test_non_convergence_warns():
     X, y, _ = make_gaussian_bridge(100, 2, random_state=0)
     with pytest.warns(ConvergenceWarning, match="did not reach tol"):
         model = SinkhornBridge(epsilon=0.01, max_iter=2).fit(X, y)
-    assert not model.converged_ and model.n_iter_[0] == 2
+    assert not model.converged_ and model.link_n_iter_[0] == 2

@@ -26,9 +26,11 @@ from abc import ABCMeta, abstractmethod
 from contextlib import contextmanager
 import functools
 import numbers
+import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -73,6 +75,12 @@ def all_or_nothing(fit):
             raise
 
     return guarded_fit
+
+
+def iteration_counts(per_link):
+    """The fitted ``n_iter_`` (total, an int) and ``link_n_iter_`` (per link) of an estimator."""
+    per_link = np.asarray(per_link, dtype=np.int64)
+    return {"n_iter_": int(per_link.sum()), "link_n_iter_": per_link}
 
 
 class BridgeLink(metaclass=ABCMeta):
@@ -171,7 +179,10 @@ def standardisation(source, target):
 class BaseBridge(OneToOneFeatureMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta):
     """Base class of the Schrödinger-bridge transport estimators: the prediction API.
 
-    Fitted attributes shared by all subclasses:
+    Fitted attributes shared by all subclasses (iterative estimators add
+    ``n_iter_``, the iterations of their solver summed over the links, an
+    int; ``link_n_iter_``, those of each link, an integer array; and
+    ``converged_``, whether every link met its stopping rule, a bool):
 
     Attributes
     ----------
@@ -197,6 +208,20 @@ class BaseBridge(OneToOneFeatureMixin, TransformerMixin, BaseEstimator, metaclas
         tags = super().__sklearn_tags__()
         tags.target_tags.required = False
         return tags
+
+    # --------------------------------------------------- progress and warnings
+    def _verbose_prefix(self, link=None):
+        """``"[ClassName] "`` or ``"[ClassName link 2] "``: the start of every progress line."""
+        return f"[{type(self).__name__}{'' if link is None else f' link {link}'}] "
+
+    def _print_verbose(self, message, *, link=None, level=1):
+        """Print a progress line when ``verbose >= level``, in the one format of the package."""
+        if getattr(self, "verbose", 0) >= level:
+            print(self._verbose_prefix(link) + message, flush=True)
+
+    def _warn_not_converged(self, message):
+        """A ConvergenceWarning ``"ClassName: message"``."""
+        warnings.warn(f"{type(self).__name__}: {message}", ConvergenceWarning, stacklevel=3)
 
     # ------------------------------------------------------- prediction API
     def _kernel_threads(self):

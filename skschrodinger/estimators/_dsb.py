@@ -32,7 +32,7 @@ from sklearn.utils import get_tags
 from .._sklearn_compat import HasMethods, Interval, StrOptions
 
 from ..metrics import energy_distance
-from ._base import BridgeLink, SnapshotBridge
+from ._base import BridgeLink, SnapshotBridge, iteration_counts
 
 DEFAULT_NEIGHBOURS = 8
 """k of the default regressor, KNeighborsRegressor(k) (see ``default_regressor``)."""
@@ -45,6 +45,8 @@ LOSS_POINTS = 500
 """Chains per step on which the mean-matching error of ``loss_curve_`` is evaluated."""
 SMALL_NEIGHBOUR_FIT = 64
 """Default regressions on at most this many points use :class:`_NeighbourMean`."""
+IPF_PLATEAU = 0.05
+"""IPF has converged when its last iteration gained less than this share of its total gain."""
 
 
 def default_regressor(n_samples=None):
@@ -333,9 +335,9 @@ class DSBTransport(SnapshotBridge):
     Attributes
     ----------
     links_ : list of DSBLink
-    loss_curve_ : ndarray of shape (n_ipf,)
-        Mean squared error of the forward mean-matching fit at each IPF
-        iteration (mean over links), on the training pairs. It has a floor
+    loss_curve_ : list of ndarray of shape (n_ipf,)
+        Per link, the mean squared error of the forward mean-matching fit
+        at each IPF iteration, on the training pairs. It has a floor
         near d epsilon / n_steps (the targets' own noise), so it shows fit
         quality, not convergence; see ``terminal_distances_`` for that.
     terminal_distances_ : ndarray of shape (n_links, n_ipf + 1)
@@ -343,7 +345,14 @@ class DSBTransport(SnapshotBridge):
         target sample, for the reference chain and after each IPF
         iteration (on at most 2000 points per side).
     n_iter_ : int
-        IPF iterations run.
+        IPF iterations, summed over the links.
+    link_n_iter_ : ndarray of shape (n_links,)
+        IPF iterations of each link (``n_ipf``).
+    converged_ : bool
+        Whether IPF has levelled off on every link: its last iteration
+        reduced the terminal energy distance by less than 5 % of the
+        reduction since the reference chain (``terminal_distances_``). A
+        ``ConvergenceWarning`` says when not; increase ``n_ipf``.
     times_, generative_, link_epsilons_, n_features_in_, feature_names_in_
         See :class:`~skschrodinger.estimators.SnapshotBridge`.
 
@@ -422,14 +431,34 @@ class DSBTransport(SnapshotBridge):
                 inputs, residuals = _reversal_targets(backward, states, applied, backward=True)
                 forward = self._models().fit(inputs, residuals, rng)
                 losses[index, iteration] = forward.mean_squared_error(inputs, residuals)
-                if self.verbose:
-                    print(f"[DSBTransport link {index}] IPF {iteration + 1}/{self.n_ipf}: "
-                          f"mean-matching MSE {losses[index, iteration]:.4g}, terminal energy "
-                          f"distance before it {link_distances[-1]:.4g}")
+                self._print_verbose(
+                    f"IPF {iteration + 1}/{self.n_ipf}: mean-matching MSE "
+                    f"{losses[index, iteration]:.4g}, terminal energy distance before it "
+                    f"{link_distances[-1]:.4g}", link=index)
             states, _ = _simulate(forward, self._starts(source, rng, fresh_noise), scale, rng,
                                   backward=False)
             link_distances.append(self._distance(states[-1], target, rng))
             distances.append(link_distances)
             links.append(DSBLink(epsilon, forward, backward))
-        return links, {"loss_curve_": losses.mean(axis=0),
-                       "terminal_distances_": np.array(distances), "n_iter_": self.n_ipf}
+        distances = np.array(distances)
+        converged = _ipf_levelled_off(distances)
+        if not converged.all():
+            self._warn_not_converged(
+                f"IPF was still improving the terminal energy distance of link(s) "
+                f"{np.flatnonzero(~converged).tolist()} at its last iteration (n_ipf="
+                f"{self.n_ipf}); increase n_ipf.")
+        return links, {"loss_curve_": list(losses), "terminal_distances_": distances,
+                       **iteration_counts(np.full(len(links), self.n_ipf)),
+                       "converged_": bool(converged.all())}
+
+
+def _ipf_levelled_off(distances):
+    """Per link: the last IPF gain d[-2] - d[-1] is below IPF_PLATEAU (d[0] - d[-1]).
+
+    ``distances`` (n_links, n_ipf + 1) are the terminal energy distances of the
+    reference chain and after each IPF iteration. A link whose total gain is
+    not positive has levelled off when its last iteration gained nothing.
+    """
+    last_gain = distances[:, -2] - distances[:, -1]
+    total_gain = distances[:, 0] - distances[:, -1]
+    return last_gain <= IPF_PLATEAU * np.maximum(total_gain, 0.0)

@@ -17,7 +17,6 @@ from numbers import Integral, Real
 import warnings
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from .._sklearn_compat import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -27,7 +26,7 @@ from .._validation import check_not_annotated_data, check_scalar_time
 from ..entropic_ot import empirical_sinkhorn_symmetric
 from ..gaussian import GaussianTarget
 from ..metrics import energy_distance
-from ._base import BaseBridge, BridgeLink, all_or_nothing
+from ._base import BaseBridge, BridgeLink, all_or_nothing, iteration_counts
 from ._entropic_map import EntropicMapLink
 
 #: Progress lines printed over a fit with ``verbose=1``.
@@ -152,90 +151,135 @@ def _scott_bandwidth(X):
     return spread * n ** (-1.0 / (d + 4))
 
 
+class _BridgeScheme:
+    """``scheme="sb"``: x -> 2x - B(x) [+ (h/2) grad log nu(x)], B of the symmetric bridge.
+
+    Subclasses change what differs: the particles' weights, whether the target
+    term is a separate (splitting) step, and the smoother M with its factor c.
+    """
+
+    name = "sb"
+    solves_bridges = True  # a Sinkhorn problem per step, with a tol to meet
+    splits_target = True  # the target term is added explicitly
+    needs_target_density = False
+
+    def log_weights(self, X, target, uniform):
+        """log w_j of the particles in the step's smoother."""
+        return uniform
+
+    def smoother(self, flow, X, log_weights, step, guess):
+        """The step's weighted-mean map M and the Sinkhorn result behind it (or None)."""
+        result = empirical_sinkhorn_symmetric(X, step, a=np.exp(log_weights),
+                                              max_iter=flow.max_iter, tol=flow.tol, init=guess)
+        if not (np.all(np.isfinite(result.f)) and np.isfinite(result.marginal_error)):
+            raise FloatingPointError(
+                "The bridge of the particles overflowed (non-finite Sinkhorn potentials): the "
+                "particles diverge; decrease epsilon (the target term is an explicit step)."
+            )
+        return EntropicMapLink(X, log_weights, result.f, step), result
+
+    def coefficient(self, step, smoother):
+        """c in D(x) = c (M(x) - x)."""
+        return 1.0
+
+
+class _SurrogateScheme(_BridgeScheme):
+    """``scheme="surrogate"``: the bridge of the particles re-weighted by 1 / nu(x_j)."""
+
+    name = "surrogate"
+    splits_target = False
+    needs_target_density = True
+
+    def log_weights(self, X, target, uniform):
+        log_weights = -target.log_density(X)
+        log_weights -= np.logaddexp.reduce(log_weights)
+        # The solver takes the weights themselves: use exactly those (underflow included).
+        with np.errstate(divide="ignore"):
+            return np.log(np.exp(log_weights))
+
+
+class _EulerScheme(_BridgeScheme):
+    """``scheme="euler"``: explicit Euler with the score of a Gaussian kernel density estimate.
+
+    The Nadaraya–Watson mean M of a Gaussian kernel of bandwidth b is the
+    entropic map of a zero potential at "epsilon" b^2, and (M(x) - x) / b^2 is
+    the estimate's score, so c = h / (2 b^2).
+    """
+
+    name = "euler"
+    solves_bridges = False
+
+    def smoother(self, flow, X, log_weights, step, guess):
+        width = flow.bandwidth if flow.bandwidth is not None else _scott_bandwidth(X)
+        return EntropicMapLink(X, log_weights, np.zeros(X.shape[0]), width**2), None
+
+    def coefficient(self, step, smoother):
+        return step / (2.0 * smoother.epsilon)
+
+
+SCHEMES = {scheme.name: scheme for scheme in (_BridgeScheme(), _SurrogateScheme(), _EulerScheme())}
+
+
 class IteratedBridgeFlow(BaseBridge):
     r"""Wasserstein gradient flows of particles by iterated Schrödinger bridges.
 
     ``fit(X)`` takes X as n particles of rho_0 and moves them along a
     Wasserstein gradient flow up to time ``t_max``, in steps of length
     ``epsilon`` (Agarwal, Harchaoui, Mulcahy, Pal, 2024). One step of the
-    default scheme (``scheme="sb"``) is::
+    default scheme is::
 
         x  ->  2 x - B_k(x)  [+ (eps / 2) grad log nu(x)]
 
     where B_k(x) = sum_j a_j(x) x_j / sum_j a_j(x),
     a_j(x) = w_j exp((f_j - ||x - x_j||^2 / 2) / eps), is the barycentric
     projection of the same-marginal Schrödinger bridge of the current cloud
-    (reference dX = sqrt(eps) dW, :ref:`conventions`): f solves the
-    symmetric Schrödinger system, by the averaged log-domain Sinkhorn update
-    (:func:`~skschrodinger.entropic_ot.empirical_sinkhorn_symmetric`) warm-started
-    from the linear extrapolation 2 f_{k-1} - f_{k-2} of the previous steps'
-    potentials (each particle's potential varies smoothly along the flow; this
-    halves the updates per step, to about 2). Since
-    B(x) = x + (eps / 2) grad log rho(x) + O(eps^2), the step follows the velocity -1/2 grad log rho: the heat flow
-    d rho / dt = 1/2 Laplacian rho (variance grows by exactly t), with no
-    density estimate. For ``functional="fokker_planck"`` the splitting term
-    (eps / 2) grad log nu(x) turns it into the gradient flow of
-    1/2 KL(rho | nu), velocity -1/2 grad log(rho / nu): toward nu = N(0, I),
-    the Ornstein–Uhlenbeck flow dX = -X/2 dt + dW.
+    (reference dX = sqrt(eps) dW, :ref:`conventions`), f the solution of the
+    symmetric Schrödinger system
+    (:func:`~skschrodinger.entropic_ot.empirical_sinkhorn_symmetric`,
+    warm-started from the extrapolation 2 f_{k-1} - f_{k-2}). Since
+    B(x) = x + (eps / 2) grad log rho(x) + O(eps^2), the step follows the
+    velocity -1/2 grad log rho of the heat flow d rho / dt = 1/2 Laplacian
+    rho, with no density estimate; the term in nu makes it the gradient flow
+    of 1/2 KL(rho | nu) (toward N(0, I): the Ornstein–Uhlenbeck flow).
 
-    The fitted steps are maps of the whole space, so new points can be pushed
-    through them: ``transform(X)`` applies every step, and
-    ``sample_trajectory(X, times)`` returns the paths, straight between the
-    step times (the flow is deterministic, so ``sample(X)`` equals
-    ``transform(X)`` and ``method="sde"`` integrates the same velocity
-    without noise). ``drift(X, t)`` is that velocity, (S_k(x) - x) / h_k on
-    the step k (of length h_k) containing t. ``transform`` of the training
-    particles is exactly ``particles_[-1]``. A new point has no atom of its
-    own in the cloud, so it moves slightly more than a particle would: on the
-    heat flow from N(0, I) to t = 1 its distance to the exact transport map
-    matches the particles' in 1-D (RMS 0.058 vs 0.054, n = 1000) and is 15 to
-    30 % larger in 2-D and 3-D (variance ratio 2.06 to 2.09 instead of 2). Beyond
-    the particle cloud the empirical bridge says nothing: there a new point's
-    displacement is capped at the largest displacement of the particles at
-    that step (see :class:`~skschrodinger.estimators.FlowStepLink`), so it moves like the outermost
-    particles instead of being flung away.
+    The fitted steps are maps of the whole space: ``transform(X)`` pushes new
+    points through every step (beyond the particle cloud a point's
+    displacement is capped at the particles' largest), ``sample_trajectory``
+    returns their paths, straight between step times, and ``drift(X, t)`` is
+    the velocity (S_k(x) - x) / h_k of the step containing t. The flow is
+    deterministic, so ``sample(X)`` equals ``transform(X)``. Accuracy, the
+    finite-particle bias and the cost are discussed in
+    :doc:`/estimators/iterated`.
 
     Parameters
     ----------
     epsilon : float, default=0.01
         Step length, which is also the variance of the reference Brownian
-        motion of each bridge step (:ref:`conventions`). The scheme's bias
-        is O(epsilon) (O(epsilon^2) for the heat flow of a Gaussian); too
+        motion of each bridge step. The scheme's bias is O(epsilon); too
         small an epsilon for the particles' spacing stalls the flow (see
-        Notes and ``self_weights_``).
+        ``self_weights_``).
     t_max : float, default=1.0
         Final time. The last step is shortened to land on it.
     functional : {"heat", "fokker_planck"}, default="heat"
         "heat": the gradient flow of 1/2 the entropy, d rho/dt = 1/2
         Laplacian rho. "fokker_planck": of 1/2 KL(rho | nu),
-        d rho/dt = 1/2 div(rho grad log(rho / nu)). The target term is an
-        explicit step: toward nu = N(m, S) it is stable for
-        epsilon < 4 lambda_min(S).
+        d rho/dt = 1/2 div(rho grad log(rho / nu)); toward nu = N(m, S) its
+        explicit target term is stable for epsilon < 4 lambda_min(S).
     target : "standard_normal", (mean, cov) or callable, default=None
         nu, for "fokker_planck" only (None means "standard_normal"). In a
         (mean, cov) pair, a scalar mean is broadcast and a scalar cov c means
         c I. A callable takes an (m, d) array and returns grad log nu at its
         rows.
     scheme : {"sb", "surrogate", "euler"}, default="sb"
-        "sb": the bridge step above (for "fokker_planck" the splitting step).
-        "surrogate": the bridge step of a surrogate measure, the particles
-        re-weighted by 1/nu(x_j), whose symmetric bridge gives
-        2x - B(x) = x - (eps/2) grad log(rho / nu) to first order without a
-        separate target term (as in the paper's surrogate step; needs
-        log nu, so not a callable target). Its limit: rho / nu must be
-        integrable, i.e. rho lighter-tailed than nu. From a wider start the
-        weights pile onto the outermost particles and the flow stalls (from
-        N(0, 4) toward N(0, 1) the variance is still about 1.3 at t = 5
-        instead of 1.02). The stopping rule weighs each row by its weight,
-        so the rows of light particles are solved less accurately. Prefer
-        "sb". "euler": explicit Euler with the score
-        of a Gaussian kernel density estimate, x -> x - (eps/2) grad log
-        rho_hat(x) [+ (eps/2) grad log nu(x)], the comparison of the paper;
-        it warns when eps / (2 bandwidth^2) > 1 (particles overshoot).
+        "sb": the bridge step above. "surrogate": the bridge of the
+        particles re-weighted by 1/nu(x_j), whose step is
+        x - (eps/2) grad log(rho / nu) to first order without a separate
+        target term (needs log nu, so not a callable target; it stalls when
+        rho is wider than nu). "euler": explicit Euler with the score of a
+        Gaussian kernel density estimate, the paper's comparison. Prefer "sb".
     bandwidth : float, default=None
-        Kernel bandwidth of ``scheme="euler"``; None applies Scott's rule
-        (sigma n^(-1/(d+4)), sigma the root mean variance of the particles)
-        at every step. Ignored by the other schemes.
+        Kernel bandwidth of ``scheme="euler"``; None applies Scott's rule at
+        every step. Ignored by the other schemes.
     max_iter : int, default=1000
         Maximum Sinkhorn updates per step.
     tol : float, default=1e-6
@@ -244,9 +288,6 @@ class IteratedBridgeFlow(BaseBridge):
         Threads of the numba kernels, in ``fit`` and in every prediction:
         None uses numba's setting (``NUMBA_NUM_THREADS``, all cores by
         default), -1 all cores, k > 0 k threads. Results do not depend on it.
-    random_state : int, RandomState instance or None, default=None
-        The schemes are deterministic; kept for API uniformity, it is not
-        used by ``fit``.
     verbose : int, default=0
         Print progress about ten times over the fit.
 
@@ -257,42 +298,26 @@ class IteratedBridgeFlow(BaseBridge):
     step_sizes_ : ndarray of shape (n_steps,)
     particles_ : ndarray of shape (n_steps + 1, n_particles, n_features)
         The particles at every time of ``times_`` (``particles_[0]`` is X).
-    links_ : list of FlowStepLink
+    links_ : list of BridgeLink
         The step maps.
     n_iter_ : int
-        Number of steps of the scheme (its iterations).
-    sinkhorn_iterations_ : ndarray of shape (n_steps,)
-        Sinkhorn updates of each step's bridge (0 for "euler").
+        Updates, summed over the steps.
+    link_n_iter_ : ndarray of shape (n_steps,)
+        Updates of each step: its bridge's Sinkhorn updates, or 1 for
+        "euler" (one explicit step).
     marginal_errors_ : ndarray of shape (n_steps,)
         Final L1 marginal error of each step's bridge (0 for "euler").
     converged_ : bool
         Whether every step reached ``tol``.
     self_weights_ : ndarray of shape (n_steps,)
         Mean over the particles of the weight each puts on itself in the
-        step's softmax (its plan row's diagonal share). Near 0 the cloud
-        resolves the flow; a fit warns when it exceeds 0.5, where the flow
-        stalls.
+        step's softmax. Near 0 the cloud resolves the flow; a fit warns when
+        it exceeds 0.5, where the flow stalls.
     generative_ : bool
         Always False.
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Only when X has feature names that are all strings.
-
-    Notes
-    -----
-    A step costs a few Sinkhorn updates (typically 2 with the extrapolated
-    warm start) and one projection, each O(n^2 d) time and O(n d) memory
-    through the numba kernels. The fitted model keeps the particles of every
-    step, and each step map the centred particles twice more (for the
-    kernels): about 3 n_steps n d floats, because ``transform`` needs them.
-
-    The discrete bridge of n particles diffuses slightly too little: each
-    particle's own atom holds it back (``self_weights_``). Measured on the
-    heat flow from N(0, I) at t = 1, the variance deficit per axis is about
-    2/n in 1-D, but grows like 1 / (n eps^{d/2}) with the dimension (0.017 at
-    n = 2000, eps = 0.05 in 2-D; 0.18 in 3-D). Keep n rho(x) (2 pi eps)^{d/2},
-    the expected number of particles within a kernel width of x, large; when
-    it is of order one the self-weights approach 1 and the flow stalls.
 
     Examples
     --------
@@ -315,13 +340,11 @@ class IteratedBridgeFlow(BaseBridge):
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="neither")],
         "n_jobs": [Integral, None],
-        "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
 
     def __init__(self, epsilon=0.01, t_max=1.0, functional="heat", target=None, scheme="sb",
-                 bandwidth=None, max_iter=1000, tol=1e-6, n_jobs=None, random_state=None,
-                 verbose=0):
+                 bandwidth=None, max_iter=1000, tol=1e-6, n_jobs=None, verbose=0):
         self.epsilon = epsilon
         self.t_max = t_max
         self.functional = functional
@@ -331,29 +354,28 @@ class IteratedBridgeFlow(BaseBridge):
         self.max_iter = max_iter
         self.tol = tol
         self.n_jobs = n_jobs
-        self.random_state = random_state
         self.verbose = verbose
 
     # ------------------------------------------------------------------ fit
-    def _resolve_target(self, d):
+    def _resolve_target(self, d, scheme):
         """The target nu as an object with ``score`` (and ``log_density``), or None."""
         if self.functional == "heat":
             if self.target is not None:
                 raise ValueError("target applies to functional='fokker_planck' only; the heat "
                                  "flow has no target.")
-            if self.scheme == "surrogate":
+            if scheme.needs_target_density:
                 raise ValueError("scheme='surrogate' applies to functional='fokker_planck'; "
                                  "for the heat flow use scheme='sb'.")
             return None
         if callable(self.target):
-            if self.scheme == "surrogate":
+            if scheme.needs_target_density:
                 raise ValueError("scheme='surrogate' re-weights particles by 1/nu, so it needs "
                                  "the target density: pass 'standard_normal' or (mean, cov), "
                                  "not a score function.")
             return _CallableScore(self.target)
         target = GaussianTarget.from_spec(self.target, d)
         limit = 4.0 / np.linalg.eigvalsh(target.precision).max()
-        if self.scheme != "surrogate" and self.epsilon >= limit:
+        if scheme.splits_target and self.epsilon >= limit:
             raise ValueError(
                 f"epsilon={self.epsilon:g} makes the explicit target step unstable: "
                 f"x -> x - (epsilon / 2) S^-1 (x - m) overshoots unless epsilon < 4 lambda_min(S) "
@@ -363,7 +385,7 @@ class IteratedBridgeFlow(BaseBridge):
 
     def _check_euler_step(self, steps):
         """Refuse an explicit Euler step that only amplifies rounding errors."""
-        if self.scheme != "euler" or self.bandwidth is None:
+        if SCHEMES[self.scheme].solves_bridges or self.bandwidth is None:
             return
         variance = self.bandwidth**2
         coefficient = steps.max() / (2.0 * variance) if variance > 0 else np.inf
@@ -405,20 +427,22 @@ class IteratedBridgeFlow(BaseBridge):
         self._validate_params()
         check_not_annotated_data(X, "X")
         X = validate_data(self, X, reset=True, dtype=np.float64, ensure_min_samples=2)
-        target = self._resolve_target(X.shape[1])
+        scheme = SCHEMES[self.scheme]
+        target = self._resolve_target(X.shape[1], scheme)
         steps = self._step_sizes()
         self._check_euler_step(steps)
         with self._kernel_threads():
-            fitted = self._run_scheme(np.ascontiguousarray(X), steps, target)
+            fitted = self._run_scheme(np.ascontiguousarray(X), steps, target, scheme)
         times = np.concatenate([[0.0], np.cumsum(steps)])
         times[-1] = self.t_max
-        (self.links_, self.particles_, self.sinkhorn_iterations_, self.marginal_errors_,
-         self.self_weights_) = fitted
+        self.links_, self.particles_, link_n_iter, self.marginal_errors_, self.self_weights_ = fitted
+        for name, value in iteration_counts(link_n_iter).items():
+            setattr(self, name, value)
         self.generative_ = False
         self.step_sizes_ = steps
         self.times_ = times
-        self.n_iter_ = len(steps)
-        self.converged_ = bool(self.scheme == "euler" or np.all(self.marginal_errors_ < self.tol))
+        self.converged_ = bool(not scheme.solves_bridges
+                               or np.all(self.marginal_errors_ < self.tol))
         self._warn_about_the_fit()
         return self
 
@@ -437,39 +461,14 @@ class IteratedBridgeFlow(BaseBridge):
         """
         return self.fit(X).particles_[-1].copy()
 
-    def _smoother(self, X, log_weights, step, potential):
-        """The step's weighted-mean map and the Sinkhorn result behind it (None for Euler)."""
-        if self.scheme == "euler":
-            # The Nadaraya–Watson mean of a Gaussian kernel of bandwidth b is the entropic
-            # map of a zero potential at "epsilon" b^2.
-            width = self.bandwidth if self.bandwidth is not None else _scott_bandwidth(X)
-            return EntropicMapLink(X, log_weights, np.zeros(X.shape[0]), width**2), None
-        result = empirical_sinkhorn_symmetric(X, step, a=np.exp(log_weights), max_iter=self.max_iter,
-                                    tol=self.tol, init=potential)
-        if not (np.all(np.isfinite(result.f)) and np.isfinite(result.marginal_error)):
-            raise FloatingPointError(
-                "The bridge of the particles overflowed (non-finite Sinkhorn potentials): the "
-                "particles diverge; decrease epsilon (the target term is an explicit step)."
-            )
-        return EntropicMapLink(X, log_weights, result.f, step), result
-
-    def _step_log_weights(self, X, target, uniform):
-        """log w_j: uniform, or proportional to 1/nu(x_j) for the surrogate scheme."""
-        if self.scheme != "surrogate":
-            return uniform
-        log_weights = -target.log_density(X)
-        log_weights -= np.logaddexp.reduce(log_weights)
-        # The solver takes the weights themselves: use exactly those (underflow included).
-        with np.errstate(divide="ignore"):
-            return np.log(np.exp(log_weights))
-
-    def _run_scheme(self, X, steps, target):
+    def _run_scheme(self, X, steps, target, scheme):
         """Run the scheme from the particles X; return the links and per-step diagnostics."""
         n, d = X.shape
         uniform = np.full(n, -np.log(n))
         particles = np.empty((len(steps) + 1, n, d))
         particles[0] = X
-        sinkhorn_iterations = np.zeros(len(steps), dtype=int)
+        # Updates per step: Sinkhorn's for the bridge schemes, the one explicit update of Euler.
+        updates = np.full(len(steps), 0 if scheme.solves_bridges else 1)
         errors = np.zeros(len(steps))
         self_weights = np.zeros(len(steps))
         links, potential, previous_potential = [], None, None
@@ -477,16 +476,16 @@ class IteratedBridgeFlow(BaseBridge):
         end_times = np.cumsum(steps)
         for k, step in enumerate(steps):
             X = particles[k]  # the links keep views of ``particles``, not copies
-            log_weights = self._step_log_weights(X, target, uniform)
+            log_weights = scheme.log_weights(X, target, uniform)
             guess = potential if previous_potential is None else 2.0 * potential - previous_potential
-            smoother, result = self._smoother(X, log_weights, step, guess)
+            smoother, result = scheme.smoother(self, X, log_weights, step, guess)
             if result is not None:
                 previous_potential = potential
                 potential = result.f
-                sinkhorn_iterations[k], errors[k] = result.n_iter, result.marginal_error
-            coefficient = step / (2.0 * smoother.epsilon) if self.scheme == "euler" else 1.0
-            splitting = target is not None and self.scheme != "surrogate"
-            link = FlowStepLink(smoother, coefficient, step, target.score if splitting else None)
+                updates[k], errors[k] = result.n_iter, result.marginal_error
+            splitting = target is not None and scheme.splits_target
+            link = FlowStepLink(smoother, scheme.coefficient(step, smoother), step,
+                                target.score if splitting else None)
             displacement, log_normaliser = link.displacement_and_log_normaliser(X)
             link.max_displacement = row_norms(displacement).max()
             own = smoother.log_weights + smoother.potential / smoother.epsilon
@@ -501,21 +500,19 @@ class IteratedBridgeFlow(BaseBridge):
                     "step)."
                 )
             links.append(link)
-            if self.verbose and ((k + 1) % report_every == 0 or k + 1 == len(steps)):
-                print(f"[IteratedBridgeFlow] step {k + 1}/{len(steps)} t={end_times[k]:.4g}: "
-                      f"{sinkhorn_iterations[k]} Sinkhorn updates, marginal error "
-                      f"{errors[k]:.3g}, self-weight {self_weights[k]:.3f}")
-        return links, particles, sinkhorn_iterations, errors, self_weights
+            if (k + 1) % report_every == 0 or k + 1 == len(steps):
+                self._print_verbose(f"step {k + 1}/{len(steps)} t={end_times[k]:.4g}: "
+                                    f"{updates[k]} updates, marginal error "
+                                    f"{errors[k]:.3g}, self-weight {self_weights[k]:.3f}")
+        return links, particles, updates, errors, self_weights
 
     def _warn_about_the_fit(self):
         errors = self.marginal_errors_
         if not self.converged_:
-            warnings.warn(
-                f"IteratedBridgeFlow: {int(np.sum(errors >= self.tol))} of {len(errors)} steps "
-                f"did not reach tol={self.tol:g} in max_iter={self.max_iter} Sinkhorn updates "
-                f"(largest marginal error {errors.max():.3g}); increase max_iter or tol.",
-                ConvergenceWarning,
-            )
+            self._warn_not_converged(
+                f"{int(np.sum(errors >= self.tol))} of {len(errors)} steps did not reach "
+                f"tol={self.tol:g} in max_iter={self.max_iter} Sinkhorn updates (largest "
+                f"marginal error {errors.max():.3g}); increase max_iter or tol.")
         if self.self_weights_.max() > STALL_SELF_WEIGHT:
             warnings.warn(
                 f"IteratedBridgeFlow: the particles are too sparse for epsilon={self.epsilon:g}: "
@@ -525,7 +522,7 @@ class IteratedBridgeFlow(BaseBridge):
                 UserWarning,
             )
         coefficients = np.array([link.coefficient for link in self.links_])
-        if self.scheme == "euler" and coefficients.max() > 1.0:
+        if not SCHEMES[self.scheme].solves_bridges and coefficients.max() > 1.0:
             warnings.warn(
                 f"IteratedBridgeFlow: the explicit Euler step epsilon / (2 bandwidth^2) reaches "
                 f"{coefficients.max():.3g} > 1, so particles overshoot the kernel mean and cross; "

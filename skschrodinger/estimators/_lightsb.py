@@ -1,12 +1,11 @@
 """LightSBTransport: the Light Schrödinger Bridge estimator."""
 
 from contextlib import nullcontext
+from dataclasses import dataclass, replace
 from numbers import Integral, Real
-import warnings
 
 import numpy as np
 from joblib import Parallel, delayed
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from .._sklearn_compat import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
@@ -15,7 +14,13 @@ from .._threads import single_threaded_blas
 from .._validation import check_snapshot_times, format_times
 from ..gaussian import GaussianBridge
 from .._kernels import kernel_threads
-from ._base import SCORE_SEED, SnapshotBridge, StandardisedLink, standardisation
+from ._base import (
+    SCORE_SEED,
+    SnapshotBridge,
+    StandardisedLink,
+    iteration_counts,
+    standardisation,
+)
 from ._lightsb_model import MixtureParameterisation, SampleBatch, rescale_epsilon
 from ._solvers import minimize_adam, minimize_lbfgs
 
@@ -30,6 +35,31 @@ ANNEAL_STAGE_TOL = 1e-5
 """Stopping tolerance of the intermediate annealing stages (at least ``tol``)."""
 STANDARDISED_EPSILON_RANGE = (1e-100, 1e100)
 """epsilon / scale^2 must lie in this range (the logits are (x^T S x + 2 r^T x) / (2 eps))."""
+
+
+@dataclass(frozen=True)
+class FitOptions:
+    """The settings of one LightSB link fit, as the estimator's parameters give them.
+
+    A frozen copy travels with each restart to joblib's workers (threads or
+    processes), which do not see the estimator.
+    """
+
+    solver: str
+    max_iter: int
+    tol: float | None
+    batch_size: int
+    learning_rate: float
+    init: str
+    init_scale: float
+    n_jobs: int | None
+    verbose: int
+
+    @classmethod
+    def from_estimator(cls, estimator):
+        return cls(estimator.solver, estimator.max_iter or DEFAULT_MAX_ITER[estimator.solver],
+                   estimator.tol, estimator.batch_size, estimator.learning_rate, estimator.init,
+                   estimator.init_scale, estimator.n_jobs, estimator.verbose)
 
 
 class LightSBTransport(SnapshotBridge):
@@ -126,8 +156,11 @@ class LightSBTransport(SnapshotBridge):
         The same potentials in the data's coordinates, with attributes
         ``log_weights`` (log alpha_k), ``means`` (r_k) and ``covariances``
         (S_k: shape (K,), (K, d) or (K, d, d) by ``covariance_type``).
-    n_iter_ : ndarray of shape (n_links,)
-        Iterations (L-BFGS) or steps (Adam) of the kept restart of each link.
+    n_iter_ : int
+        L-BFGS iterations or Adam steps of the kept restarts, summed over
+        the links.
+    link_n_iter_ : ndarray of shape (n_links,)
+        Those of each link's kept restart.
     converged_ : bool
         Whether the solver met its stopping rule on every link.
     loss_curve_ : list of ndarray
@@ -235,7 +268,7 @@ class LightSBTransport(SnapshotBridge):
                                           _standardised_epsilon(eps, scale))
                   for eps, (_, _, scale) in zip(link_epsilons, scalings)]
         warm = self._warm_start_parameters(params)
-        max_iter = self.max_iter or DEFAULT_MAX_ITER[self.solver]
+        options = FitOptions.from_estimator(self)
         jobs = []
         for index, (param, (source_mean, target_mean, scale)) in enumerate(zip(params, scalings)):
             batch = SampleBatch((snapshots[index] - source_mean) / scale,
@@ -243,10 +276,8 @@ class LightSBTransport(SnapshotBridge):
             starts = [warm[index]] if warm is not None else [None] * self.n_init
             for start in starts:
                 seed = rng.randint(np.iinfo(np.int32).max)
-                jobs.append((index, delayed(_fit_restart)(
-                    param, batch, start, seed, self.solver, max_iter, self.tol,
-                    self.batch_size, self.learning_rate, self.init, self.init_scale,
-                    self.n_jobs, self.verbose, f"[LightSB link {index}] ")))
+                jobs.append((index, delayed(_fit_restart)(param, batch, start, seed, options,
+                                                          self._verbose_prefix(index))))
         results = Parallel()(job for _, job in jobs)
         best = {}
         for (index, _), (loss, result) in zip(jobs, results):
@@ -254,16 +285,13 @@ class LightSBTransport(SnapshotBridge):
                 best[index] = (loss, result)
         kept = [best[index][1] for index in range(len(link_epsilons))]
         fitted = {
-            "n_iter_": np.array([result.n_iter for result in kept]),
+            **iteration_counts([result.n_iter for result in kept]),
             "converged_": all(result.converged for result in kept),
             "loss_curve_": [np.asarray(result.loss_curve) for result in kept],
         }
         if not fitted["converged_"] and self.tol is not None:
-            warnings.warn(
-                f"LightSBTransport ({self.solver}) did not converge in max_iter={max_iter} "
-                "iterations; increase max_iter or tol.",
-                ConvergenceWarning,
-            )
+            self._warn_not_converged(f"{self.solver} did not converge in max_iter="
+                                     f"{options.max_iter} iterations; increase max_iter or tol.")
         links = [StandardisedLink(param.potential(result.theta), *scaling)
                  for result, param, scaling in zip(kept, params, scalings)]
         return links, fitted
@@ -348,26 +376,23 @@ def _standardised_epsilon(epsilon, scale):
     return standardised
 
 
-def _fit_restart(param, batch, start, seed, solver, max_iter, tol, batch_size,
-                 learning_rate, init, init_scale, n_jobs, verbose, prefix):
+def _fit_restart(param, batch, start, seed, options, prefix):
     """One restart of the LightSB fit of one link; returns (full-batch loss, result).
 
-    ``n_jobs`` is passed along because joblib's workers (threads or processes)
-    do not inherit the caller's kernel-thread setting.
+    ``options.n_jobs`` is applied here because joblib's workers (threads or
+    processes) do not inherit the caller's kernel-thread setting.
     """
     rng = np.random.RandomState(seed)
     # The diagonal loss runs in parallel numba kernels; BLAS threads left
     # spinning by the solver's own linear algebra would compete with them.
     blas_limit = (nullcontext() if param.covariance_type == "full"
                   else single_threaded_blas())
-    with blas_limit, kernel_threads(n_jobs):
-        if start is None and init == "annealed":
-            start = _annealed_start(param, batch, rng, solver, max_iter, tol, batch_size,
-                                    learning_rate, verbose, prefix)
+    with blas_limit, kernel_threads(options.n_jobs):
+        if start is None and options.init == "annealed":
+            start = _annealed_start(param, batch, rng, options, prefix)
         elif start is None:
-            start = _initial_parameters(param, batch.Y, init_scale, rng)
-        result = _minimise(param, batch, start, rng, solver, max_iter, tol, batch_size,
-                           learning_rate, verbose, prefix)
+            start = _initial_parameters(param, batch.Y, options.init_scale, rng)
+        result = _minimise(param, batch, start, rng, options, prefix)
         return param.loss_and_gradient(result.theta, batch)[0], result
 
 
@@ -382,23 +407,22 @@ def _annealing_ladder(batch, epsilon):
     return ladder
 
 
-def _annealed_start(param, batch, rng, solver, max_iter, tol, batch_size, learning_rate,
-                    verbose, prefix):
+def _annealed_start(param, batch, rng, options, prefix):
     """Parameters at ``param.epsilon`` reached by annealing epsilon from a Gaussian bridge."""
     K, d, kind = param.n_components, param.n_features, param.covariance_type
     ladder = _annealing_ladder(batch, param.epsilon)
     current = ladder[0] if ladder else param.epsilon
     log_weights, means, covariances = _gaussian_bridge_parameters(batch, K, kind, current, rng)
+    stage_tol = ANNEAL_STAGE_TOL if options.tol is None else max(options.tol, ANNEAL_STAGE_TOL)
+    stage_options = replace(options, tol=stage_tol)
     for eps in ladder:
         if eps != current:
             log_weights, means, covariances = rescale_epsilon(
                 log_weights, means, covariances, kind, current, eps)
             current = eps
         stage = MixtureParameterisation(K, d, kind, eps)
-        stage_tol = ANNEAL_STAGE_TOL if tol is None else max(tol, ANNEAL_STAGE_TOL)
         result = _minimise(stage, batch, stage.pack(log_weights, means, covariances), rng,
-                           solver, max_iter, stage_tol, batch_size, learning_rate, verbose,
-                           f"{prefix}[annealing epsilon={eps:.3g}] ")
+                           stage_options, f"{prefix}[annealing epsilon={eps:.3g}] ")
         fitted = stage.potential(result.theta)
         log_weights, means, covariances = fitted.log_weights, fitted.means, fitted.covariances
     if current != param.epsilon:
@@ -438,26 +462,23 @@ def _gaussian_bridge_parameters(batch, n_components, covariance_type, epsilon, r
     return np.full(n_components, -np.log(n_components)), means, covariances
 
 
-def _minimise(param, batch, start, rng, solver, max_iter, tol, batch_size, learning_rate,
-              verbose, prefix):
+def _minimise(param, batch, start, rng, options, prefix):
     """Run the chosen solver from ``start``; returns its :class:`SolverResult`."""
-    if solver == "lbfgs":
-        result = minimize_lbfgs(
+    if options.solver == "lbfgs":
+        return minimize_lbfgs(
             lambda theta: param.loss_and_gradient(theta, batch), start, bounds=param.bounds(),
-            max_iter=max_iter, tol=tol, verbose=verbose, prefix=prefix)
-    else:
-        n, m = batch.X.shape[0], batch.Y.shape[0]
+            max_iter=options.max_iter, tol=options.tol, verbose=options.verbose, prefix=prefix)
+    n, m, batch_size = batch.X.shape[0], batch.Y.shape[0], options.batch_size
 
-        def draw_batch():
-            return SampleBatch(batch.X[rng.randint(n, size=batch_size)],
-                               batch.Y[rng.randint(m, size=batch_size)])
+    def draw_batch():
+        return SampleBatch(batch.X[rng.randint(n, size=batch_size)],
+                           batch.Y[rng.randint(m, size=batch_size)])
 
-        result = minimize_adam(
-            param.loss_and_gradient, start, draw_batch, bounds=param.bounds(),
-            max_iter=max_iter, learning_rate=learning_rate, tol=tol,
-            steps_per_epoch=max(1, -(-max(n, m) // batch_size)), verbose=verbose,
-            prefix=prefix)
-    return result
+    return minimize_adam(
+        param.loss_and_gradient, start, draw_batch, bounds=param.bounds(),
+        max_iter=options.max_iter, learning_rate=options.learning_rate, tol=options.tol,
+        steps_per_epoch=max(1, -(-max(n, m) // batch_size)), verbose=options.verbose,
+        prefix=prefix)
 
 
 def _initial_parameters(param, Y, init_scale, rng):

@@ -1,14 +1,12 @@
 """SinkhornBridge: the discrete entropic OT plan between snapshots, out of sample."""
 
 from numbers import Integral, Real
-import warnings
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
 from .._sklearn_compat import Interval, StrOptions
 
 from ..entropic_ot import ACCELERATIONS, empirical_sinkhorn
-from ._base import SnapshotBridge
+from ._base import SnapshotBridge, iteration_counts
 from ._entropic_map import EntropicMapLink
 
 
@@ -88,7 +86,9 @@ class SinkhornBridge(SnapshotBridge):
     links_ : list of EntropicMapLink
         Per link: ``target`` points, their ``log_weights``, the target
         ``potential`` g and the ``source_potential`` f.
-    n_iter_ : ndarray of shape (n_links,)
+    n_iter_ : int
+        Sinkhorn iterations, summed over the links.
+    link_n_iter_ : ndarray of shape (n_links,)
         Sinkhorn iterations of each link.
     marginal_errors_ : ndarray of shape (n_links,)
         L1 marginal error of each link's plan at the end.
@@ -164,22 +164,19 @@ class SinkhornBridge(SnapshotBridge):
                               backend=self.backend,
                               dense_kernel_memory=self.dense_kernel_memory, n_jobs=self.n_jobs,
                               verbose=max(0, self.verbose - 1))
-            if self.verbose:
-                print(f"[SinkhornBridge link {index}] epsilon={epsilon:.4g}: "
-                      f"{result.n_iter} iterations, marginal error {result.marginal_error:.3g}")
+            self._print_verbose(f"epsilon={epsilon:.4g}: {result.n_iter} iterations, marginal "
+                                f"error {result.marginal_error:.3g}", link=index)
             results.append(result)
             links.append(EntropicMapLink(target, np.full(target.shape[0], -np.log(target.shape[0])),
                                          result.g, epsilon, source_potential=result.f))
         fitted = {
-            "n_iter_": np.array([result.n_iter for result in results]),
+            **iteration_counts([result.n_iter for result in results]),
             "marginal_errors_": np.array([result.marginal_error for result in results]),
             "converged_": all(result.converged for result in results),
         }
         if not fitted["converged_"]:
             errors = ", ".join(f"{error:.2g}" for error in fitted["marginal_errors_"])
-            warnings.warn(
-                f"SinkhornBridge did not reach tol={self.tol:g} in max_iter={self.max_iter} "
-                f"iterations (marginal errors {errors}); increase max_iter, or epsilon, or tol.",
-                ConvergenceWarning,
-            )
+            self._warn_not_converged(
+                f"did not reach tol={self.tol:g} in max_iter={self.max_iter} iterations "
+                f"(marginal errors {errors}); increase max_iter, or epsilon, or tol.")
         return links, fitted
