@@ -4,7 +4,7 @@ For every dimension d in {2, 16, 64, 128} and epsilon in {0.1, 1, 10}:
 draw a benchmark pair with :func:`skschrodinger.datasets.make_eot_benchmark`
 (seed 0), fit :class:`~skschrodinger.LightSBTransport` on ``n_train`` source
 and ``n_train`` target samples, and score its conditional law by cBW2^2-UVP
-(1000 test points, 1000 draws each, DESIGN.md section 4) beside the noise
+(1000 test points, 1000 draws each, as in Gushchin et al. 2023) beside the noise
 floor: the same metric for the exact conditional sampler. The benchmark's
 potential has 5 full-covariance components, so the model is K = 5 "full"
 (which can represent the truth exactly) where the fit is affordable, and

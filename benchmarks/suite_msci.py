@@ -1,4 +1,7 @@
-"""The MSCI CITE-seq single-cell benchmark as the LightSB paper reports it (DESIGN.md section 5).
+"""The MSCI CITE-seq single-cell benchmark as the LightSB paper reports it.
+
+See the user guide ("Choosing ε and the model size", on the single-cell data)
+and doc/estimators/lightsb.rst.
 
 Two setups (Korotin et al., ICLR 2024, and their reference notebooks):
 

@@ -1,6 +1,6 @@
 """DSBTransport: IPF with mean matching, against exact oracles.
 
-Two oracles. The closed-form Gaussian SB of DESIGN.md section 4 (1-D,
+Two oracles. The closed-form Gaussian SB (skschrodinger.gaussian.GaussianBridge) (1-D,
 N(0, 1) -> N(2, 1), epsilon = 1: C = Cov(X_0, X_1) = 0.618034). And, because
 mean matching is exact only to first order in the step, the *population*
 IPF recursion: in 1-D with affine steps every chain is Gaussian, so each

@@ -1,4 +1,5 @@
-"""IteratedBridgeFlow against the closed forms of DESIGN.md section 4.
+"""IteratedBridgeFlow against the closed forms of skschrodinger.datasets.make_gradient_flow
+(the user guide's "Datasets and metrics with ground truth").
 
 Oracles: the heat flow (variance grows by exactly t, rho_t = rho_0 * N(0, t I)),
 the Ornstein–Uhlenbeck flow (variance 1 + 3 e^{-t} from N(0, 4)), and the
@@ -112,7 +113,7 @@ def test_particles_follow_the_exact_gaussian_iterates_of_the_scheme():
 
 
 # -------------------------------------------------------------- Fokker–Planck
-OU_VARIANCES = [2.103638, 1.406006, 1.149361, 1.054947, 1.020214]  # 1 + 3 e^{-t}, DESIGN.md
+OU_VARIANCES = [2.103638, 1.406006, 1.149361, 1.054947, 1.020214]  # 1 + 3 e^{-t}
 
 
 def test_ou_from_wide_gaussian_tracks_one_plus_three_exp_minus_t():

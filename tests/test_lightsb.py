@@ -1,4 +1,4 @@
-"""LightSBTransport against closed forms (DESIGN.md section 4).
+"""LightSBTransport against closed forms (skschrodinger.gaussian, the EOT benchmark pairs).
 
 Tolerances: the fitted parameters are smooth functions of empirical second
 moments of n samples, whose standard deviation is about sigma^2 sqrt(2 / n)

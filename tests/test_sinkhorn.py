@@ -1,7 +1,7 @@
 """Discrete entropic OT: the numba Sinkhorn kernels, the solver API and SinkhornBridge.
 
 POT is the oracle: ``ot.sinkhorn(a, b, ot.dist(X, Y), reg=2 * eps,
-method="sinkhorn_log")`` solves the same problem (DESIGN.md section 1).
+method="sinkhorn_log")`` solves the same problem (the user guide's "Conventions").
 """
 
 import numpy as np

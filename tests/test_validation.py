@@ -1,4 +1,4 @@
-"""Bad input gets a clear ValueError naming the problem (DESIGN.md section 2)."""
+"""Bad input gets a clear ValueError naming the problem (the user guide's "Running it: threads, compilation, memory, failures")."""
 
 import numpy as np
 import pytest

@@ -53,15 +53,8 @@ def default_regressor(n_samples=None):
     """The default mean-matching regressor: k-nearest-neighbour averaging.
 
     ``KNeighborsRegressor(8)``, or k = ``n_samples`` (the points of the
-    regression) when that is smaller. Chosen on the nonlinear 2-D pairs of
-    ``benchmarks/suite_dsb.py`` (epsilon = 0.1, one data seed): k = 8 per step
-    was at or near the best held-out energy distance, the differences between
-    k = 4 to 16, the time feature and a random forest being of the order of
-    the seed-to-seed variation, at 1/15 of the forest's fit time; k = 32 and an
-    MLP were worse (the MLP unstable across IPF iterations). At larger
-    epsilon its averaging noise acts as extra diffusion (a 1-D Gaussian with
-    epsilon = 1 ends with variance about 1.5 instead of 1); a larger k or a
-    smoother regressor helps there.
+    regression) when that is smaller. Why k = 8, and where a larger k or a
+    smoother regressor does better: :doc:`/estimators/dsb`.
     """
     k = DEFAULT_NEIGHBOURS if n_samples is None else min(DEFAULT_NEIGHBOURS, n_samples)
     return KNeighborsRegressor(n_neighbors=k)
@@ -291,10 +284,10 @@ class DSBTransport(SnapshotBridge):
 
     Mean matching is exact only to first order in the step: with affine
     steps (``LinearRegression``) a Gaussian bridge is represented exactly,
-    but the terminal mean keeps a bias of order (mean shift) / n_steps (in
-    1-D from N(0, 1) to N(2, 1) at epsilon = 1: 1.68 at 5 steps, 1.91 at 20,
-    1.98 at 80), while every extra step is another regression on the same
-    points. IPF also slows as epsilon shrinks; watch ``terminal_distances_``.
+    but the terminal mean keeps a bias of order (mean shift) / n_steps
+    (:doc:`/estimators/dsb`), while every extra step is another regression on
+    the same points. IPF also slows as epsilon shrinks; watch
+    ``terminal_distances_`` and ``converged_``.
 
     Parameters
     ----------
@@ -307,9 +300,8 @@ class DSBTransport(SnapshotBridge):
     regressor : regressor, default=None
         Any scikit-learn regressor, cloned (and seeded from ``random_state``)
         for every fit; None uses ``KNeighborsRegressor(n_neighbors=8)``
-        (k capped at the points of each regression), chosen on the 2-D
-        benchmark pairs (see :doc:`/estimators/dsb`). Regressors with a single output are wrapped in
-        ``MultiOutputRegressor``.
+        (k capped at the points of each regression). Regressors with a
+        single output are wrapped in ``MultiOutputRegressor``.
     n_trajectories : int, default=None
         Chains simulated per half-step, started from points drawn with
         replacement from the snapshot (fresh at each half-step); None
@@ -318,9 +310,7 @@ class DSBTransport(SnapshotBridge):
     time_encoding : {"per_step", "feature"}, default="per_step"
         One regressor per step, or one regressor with the time as an extra
         feature. Per step is the default: a per-step linear model represents
-        the Gaussian bridge exactly (its slope changes with the step), and on
-        the 2-D pairs the time feature was no more accurate beyond noise but
-        1.8 times slower with k-NN.
+        the Gaussian bridge exactly (its slope changes with the step).
     n_jobs : int, default=None
         Per-step regressions fitted in parallel by joblib (``time_encoding=
         "per_step"`` only). It pays for regressors whose fit dominates
