@@ -58,7 +58,10 @@ def main(argv=None):
                         help="markdown file to write")
     args = parser.parse_args(argv)
 
-    import numpy, numba, ot, sklearn  # noqa: E401  (versions for the report)
+    import numba
+    import numpy  # noqa: E401  (versions for the report)
+    import ot
+    import sklearn
     header = (f"# skschrodinger benchmark results\n\n{time.strftime('%Y-%m-%d')}, "
               f"Python {platform.python_version()}, numpy {numpy.__version__}, "
               f"scikit-learn {sklearn.__version__}, numba {numba.__version__}, "

@@ -27,6 +27,7 @@ with "ratio" the fit time over the default's (k-NN, k = 8, per step).
 import time
 import warnings
 
+from _report import Table
 import numpy as np
 from sklearn.ensemble import RandomForestRegressor
 from sklearn.linear_model import LinearRegression
@@ -36,8 +37,6 @@ from sklearn.neural_network import MLPRegressor
 from skschrodinger import DSBTransport, LightSBTransport, SinkhornBridge
 from skschrodinger.datasets import make_gaussian_bridge, make_toy_pair
 from skschrodinger.metrics import energy_distance
-
-from _report import Table
 
 PAIRS = (("swiss_roll", "s_curve"), ("gaussian", "moons"), ("gaussian", "8gaussians"))
 MONTE_CARLO = 20_000

@@ -14,10 +14,10 @@ The published initialisation ("samples") is run beside it at d = 16.
 
 import time
 
+from _report import Table
+
 from skschrodinger import LightSBTransport
 from skschrodinger.datasets import make_eot_benchmark
-
-from _report import Table
 
 DIMENSIONS = (2, 16, 64, 128)
 EPSILONS = (0.1, 1.0, 10.0)

@@ -44,14 +44,13 @@ the paper's comparison, is reported for accuracy.
 import time
 import warnings
 
+from _report import Table
 import numpy as np
 import ot
 from scipy.special import logsumexp
 
 from skschrodinger import IteratedBridgeFlow
 from skschrodinger.datasets import make_gradient_flow
-
-from _report import Table
 
 EPSILON = 0.01
 T_MAX = 5.0

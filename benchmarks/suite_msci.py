@@ -36,6 +36,7 @@ Rows, all in one process:
 import time
 import warnings
 
+from _report import Table
 import numpy as np
 from sklearn.model_selection import GridSearchCV
 
@@ -44,8 +45,6 @@ from skschrodinger.datasets import load_msci
 from skschrodinger.metrics import half_energy_distance
 from skschrodinger.model_selection import LeaveOneSnapshotOut
 
-from _report import Table
-
 SETUPS = [(2, 4, 3), (3, 7, 4)]  # start day, end day, evaluated day
 PAPER = {("LightSB", 50): (2.31, "2.31 +- 0.27"), ("LightSB", 100): (2.16, "2.16 +- 0.26"),
          ("Sinkhorn", 50): (2.34, "2.34"), ("Sinkhorn", 100): (2.24, "2.24")}
@@ -53,7 +52,8 @@ LIGHTSB = {"LightSB lbfgs": dict(solver="lbfgs"),
            "LightSB adam (published recipe)": dict(solver="adam", max_iter=10_000,
                                                    batch_size=128, learning_rate=1e-2, tol=None)}
 SINKHORN_CELLS = 1500
-CHAIN_EPSILONS = [0.025, 0.08, 0.25, 0.8, 2.5, 8.0]  # over the 5-day chain: 0.25 is the paper's rate
+# Over the 5-day chain: 0.25 is the paper's rate.
+CHAIN_EPSILONS = [0.025, 0.08, 0.25, 0.8, 2.5, 8.0]
 COMPONENTS = [5, 10, 20, 40]
 
 

@@ -35,6 +35,7 @@ import sys
 import time
 import warnings
 
+from _report import Table
 import numpy as np
 import ot
 
@@ -42,8 +43,6 @@ from skschrodinger import SinkhornBridge
 from skschrodinger.datasets import load_msci, make_toy_pair
 from skschrodinger.entropic_ot import empirical_sinkhorn
 from skschrodinger.metrics import half_energy_distance
-
-from _report import Table
 
 PEER_CAP = 20.0
 """Seconds a peer's run may take; slower ones are stopped and reported as a lower bound."""
@@ -117,7 +116,8 @@ def configuration_table(args):
                 X, Y, epsilon, tol=1e-6, max_iter=CONFIGURATION_MAX_ITER, **o))
             cells.append(f"{result.n_iter} it, {seconds[label]:.2f} s"
                          + ("" if result.converged else " (not converged)"))
-        ratio = seconds["overrelaxation (old default)"] / seconds["anderson + dense kernel (default)"]
+        ratio = (seconds["overrelaxation (old default)"]
+                 / seconds["anderson + dense kernel (default)"])
         table.add(name, *cells, f"{ratio:.1f}x")
     table.notes += ["One run per cell (iteration counts are deterministic); "
                     f"max_iter={CONFIGURATION_MAX_ITER}.",
@@ -295,8 +295,9 @@ def tolerance_table(args):
         seconds, model = fit(tol)
         change = np.linalg.norm(model.transform(S) - reference_map, axis=1)  # units of data std
         energy = half_energy_distance(model.sample_at(S, 3.0, random_state=0) * scale, truth)
-        table.add(f"{tol:.0e}", int(model.link_n_iter_[0]), seconds, float(np.sqrt(np.mean(change**2))),
-                  float(change.max()), energy, f"{energy - reference_energy:+.2g}")
+        table.add(f"{tol:.0e}", int(model.link_n_iter_[0]), seconds,
+                  float(np.sqrt(np.mean(change**2))), float(change.max()), energy,
+                  f"{energy - reference_energy:+.2g}")
     table.notes += [f"Sampling noise of the energy distance (5 seeds of the 1e-10 model): "
                     f"sd {np.std(energies):.3g} around {np.mean(energies):.3g}. The data are "
                     "divided by their mean per-feature std, so map changes are in units of it.",

@@ -6,17 +6,17 @@ the original feature space, as scikit-learn's ``TransformedTargetRegressor``
 does for a regressor's target.
 """
 
-import warnings
 from typing import ClassVar
+import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, clone
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils import check_array, get_tags
-from ._sklearn_compat import HasMethods
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._sklearn_compat import HasMethods
 from ._validation import check_not_annotated_data, check_scalar_time
 from .estimators._base import SCORE_SEED, all_or_nothing
 from .metrics import make_bridge_scorer
@@ -272,7 +272,7 @@ class TransformedBridge(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     @staticmethod
     def _affine_inverse(transformer, Z, n_features):
-        """(c, J) with T⁻¹(z) = c + z J if the inverse is affine to ``AFFINE_RTOL``, else (None, None).
+        """(c, J) with T⁻¹(z) = c + z J if the inverse is affine (to AFFINE_RTOL), else None twice.
 
         J is read off the inverse at lambda * unit vectors, lambda a power of
         two near the magnitude of the transformed rows (so that the

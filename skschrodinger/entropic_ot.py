@@ -25,8 +25,8 @@ import numpy as np
 from scipy.spatial.distance import cdist
 from sklearn import get_config
 from sklearn.utils import check_array
-from ._sklearn_compat import Interval, StrOptions, validate_params
 
+from ._kernels import kernel_threads
 from ._numerics import row_norms
 from ._sinkhorn_iterations import (
     OnlineHalfSteps,
@@ -38,9 +38,9 @@ from ._sinkhorn_iterations import (
     relaxed_iterations,
     symmetric_iterations,
 )
+from ._sklearn_compat import Interval, StrOptions, validate_params
 from ._threads import single_threaded_blas
 from ._validation import check_weights
-from ._kernels import kernel_threads
 
 MAX_COST_OVER_EPSILON = 1e300
 """Largest cost / epsilon the log-domain iterations can hold without overflow."""
@@ -206,9 +206,9 @@ ACCELERATIONS = ("anderson", "overrelaxation")
     },
     prefer_skip_nested_validation=True,
 )
-def empirical_sinkhorn(X, Y, epsilon, *, a=None, b=None, max_iter=1000, tol=1e-6, epsilon_scaling=None,
-             acceleration="anderson", init=None, backend="numba", dense_kernel_memory=None,
-             n_jobs=None, verbose=0):
+def empirical_sinkhorn(X, Y, epsilon, *, a=None, b=None, max_iter=1000, tol=1e-6,
+                       epsilon_scaling=None, acceleration="anderson", init=None, backend="numba",
+                       dense_kernel_memory=None, n_jobs=None, verbose=0):
     """Entropic OT between two weighted point clouds by accelerated Sinkhorn.
 
     Solves min_pi <pi, C> + eps KL(pi | a (x) b) over couplings of
@@ -379,7 +379,8 @@ def _check_potentials(error, *potentials):
     },
     prefer_skip_nested_validation=True,
 )
-def empirical_sinkhorn_symmetric(X, epsilon, *, a=None, max_iter=1000, tol=1e-6, init=None, n_jobs=None):
+def empirical_sinkhorn_symmetric(X, epsilon, *, a=None, max_iter=1000, tol=1e-6, init=None,
+                                 n_jobs=None):
     """Entropic OT of a weighted point cloud to itself, by the averaged update.
 
     For equal marginals the potentials coincide (f = g) and solve

@@ -74,7 +74,7 @@ def sinkhorn_symmetric():
 
 
 def entropic_plan():
-    from skschrodinger.entropic_ot import entropic_plan, empirical_sinkhorn
+    from skschrodinger.entropic_ot import empirical_sinkhorn, entropic_plan
 
     X, y = _data()
     result = empirical_sinkhorn(X[y == 0], X[y == 1], 0.5)

@@ -1,9 +1,9 @@
 """The "adding an estimator" page's example is a working estimator of the bridge API."""
 
+from pathlib import Path
 import re
 import sys
 import types
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""TransformedBridge: a bridge fitted in a transformer's coordinates, predicting in the original ones.
+"""TransformedBridge: a bridge fitted in a transformer's coordinates, predicting in the original.
 
 Oracles: the entropic OT problem is invariant to rotations and translations
 (so PCA with all components gives the untransformed model), an isotropic
@@ -19,8 +19,8 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from skschrodinger import LightSBTransport, SinkhornBridge, SnapshotKFold
 from skschrodinger.compose import TransformedBridge
 from skschrodinger.datasets import make_gaussian_bridge
-from skschrodinger.gaussian import GaussianBridge
 from skschrodinger.estimators._base import SCORE_SEED
+from skschrodinger.gaussian import GaussianBridge
 from skschrodinger.metrics import make_bridge_scorer
 
 N_SIGMA = 4.0

@@ -6,8 +6,8 @@ from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
 
 from skschrodinger.datasets import EOTBenchmark, make_eot_benchmark
-from skschrodinger.gaussian import GaussianMixtureLaw
 from skschrodinger.estimators._lightsb_model import LightSBPotential, rescale_epsilon
+from skschrodinger.gaussian import GaussianMixtureLaw
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +116,7 @@ def test_exact_sampler_scores_its_noise_floor_which_falls_like_one_over_n(benchm
 
 
 def test_predicting_the_target_mean_scores_one_hundred_percent(benchmark):
-    """A point mass at E[P1] for every x: BW^2 = (|m(x) - m|^2 + tr C(x)) / 2, mean = tr Cov P1 / 2."""
+    """A point mass at E[P1] for every x: BW^2 = (|m(x) - m|^2 + tr C(x)) / 2, mean trCov P1 / 2."""
     target_mean = benchmark.sample_target(400_000, random_state=4).mean(axis=0)
 
     def constant(X, random_state=None):

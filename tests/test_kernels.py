@@ -188,7 +188,8 @@ def test_concurrent_calls_with_different_thread_counts_agree_with_sequential_one
 
     def solve(i):
         try:
-            results[i] = empirical_sinkhorn(*problems[i], 0.5, n_jobs=1 + i).f  # grows the pool as it goes
+            # n_jobs grows the pool as it goes.
+            results[i] = empirical_sinkhorn(*problems[i], 0.5, n_jobs=1 + i).f
         except BaseException as error:  # pragma: no cover - reported below
             errors.append(error)
 
@@ -203,9 +204,9 @@ def test_concurrent_calls_with_different_thread_counts_agree_with_sequential_one
 
 
 def test_a_failing_block_stops_the_others_and_raises_in_the_caller():
-    from skschrodinger._kernels._parallel import kernel_threads, run_blocks
-
     import time
+
+    from skschrodinger._kernels._parallel import kernel_threads, run_blocks
 
     calls = []
 

@@ -17,9 +17,12 @@ from sklearn.preprocessing import StandardScaler
 
 from skschrodinger import LightSBTransport, SnapshotKFold
 from skschrodinger.datasets import make_gaussian_bridge
+from skschrodinger.estimators._lightsb_model import (
+    LightSBPotential,
+    MixtureParameterisation,
+    SampleBatch,
+)
 from skschrodinger.gaussian import GaussianBridge
-from skschrodinger.estimators._lightsb_model import LightSBPotential
-from skschrodinger.estimators._lightsb_model import MixtureParameterisation, SampleBatch
 from skschrodinger.metrics import energy_distance
 
 N = 8000

@@ -16,12 +16,12 @@ from sklearn.decomposition import PCA
 from sklearn.linear_model import LinearRegression
 from sklearn.model_selection import GridSearchCV, cross_val_score
 
-import skschrodinger.model_selection
 from skschrodinger import DSBTransport, LightSBTransport, SinkhornBridge, SnapshotKFold
 from skschrodinger.compose import TransformedBridge
 from skschrodinger.datasets import EOTBenchmark, make_gaussian_bridge
 from skschrodinger.gaussian import GaussianMixtureLaw
 from skschrodinger.metrics import make_bridge_scorer
+import skschrodinger.model_selection
 from skschrodinger.model_selection import LeaveOneSnapshotOut
 
 TRUE_EPSILON = 4.0

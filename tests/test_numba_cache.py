@@ -23,8 +23,8 @@ import random
 import subprocess
 import sys
 
-import pytest
 from numba.core.registry import CPUDispatcher
+import pytest
 
 import skschrodinger._kernels as kernels_package
 

@@ -1,7 +1,7 @@
 """The README's quick start is a recipe that works: its Python blocks run, and say what they do."""
 
-import re
 from pathlib import Path
+import re
 
 import pytest
 

@@ -23,7 +23,11 @@ from skschrodinger import (
     gaussian,
 )
 from skschrodinger.datasets import make_gaussian_bridge
-from skschrodinger.entropic_ot import entropic_plan, empirical_sinkhorn, empirical_sinkhorn_symmetric
+from skschrodinger.entropic_ot import (
+    empirical_sinkhorn,
+    empirical_sinkhorn_symmetric,
+    entropic_plan,
+)
 from skschrodinger.metrics import (
     bures_wasserstein,
     bw_uvp,
@@ -588,8 +592,8 @@ def test_overlapping_blas_limits_in_two_threads_restore_the_thread_count():
 def test_lightsb_restarts_in_joblib_threads_keep_n_jobs(monkeypatch):
     from joblib import parallel_config
 
-    from skschrodinger.estimators import _lightsb
     from skschrodinger._kernels._parallel import current_threads
+    from skschrodinger.estimators import _lightsb
 
     seen, minimise = [], _lightsb._minimise
 

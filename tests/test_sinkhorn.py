@@ -11,14 +11,18 @@ from scipy.special import logsumexp
 from sklearn.exceptions import ConvergenceWarning
 
 from skschrodinger import SinkhornBridge
-from skschrodinger.datasets import make_gaussian_bridge
-from skschrodinger.entropic_ot import entropic_plan, empirical_sinkhorn, empirical_sinkhorn_symmetric
 from skschrodinger._kernels import (
     bilinear_logsumexp,
     bilinear_softmax_draw,
     bilinear_softmax_mean,
 )
 from skschrodinger._kernels._logsumexp import GEMM_MIN_FEATURES, TILE_COLUMNS, TILE_ROWS
+from skschrodinger.datasets import make_gaussian_bridge
+from skschrodinger.entropic_ot import (
+    empirical_sinkhorn,
+    empirical_sinkhorn_symmetric,
+    entropic_plan,
+)
 
 
 def pot_plan(X, Y, epsilon, a=None, b=None):

@@ -9,12 +9,12 @@ import numpy as np
 import ot
 import pytest
 
-import skschrodinger._sinkhorn_iterations as iterations
 from skschrodinger import SinkhornBridge
-from skschrodinger.entropic_ot import empirical_sinkhorn
 from skschrodinger._kernels import bilinear_exp_matrix, matrix_vector, vector_matrix
 from skschrodinger._kernels._logsumexp import MATRIX_FLOOR, TILE_COLUMNS, TILE_ROWS
 from skschrodinger._kernels._matvec import COLUMNS_PER_BLOCK, ROWS_PER_BLOCK
+import skschrodinger._sinkhorn_iterations as iterations
+from skschrodinger.entropic_ot import empirical_sinkhorn
 
 
 @pytest.fixture(scope="module")
@@ -189,7 +189,8 @@ def test_acceleration_is_refused_with_the_pot_backend(problem):
 # --------------------------------------------------------------- user-facing
 def test_verbose_prints_progress_during_the_solve(problem, capsys):
     X, Y, _, _ = problem
-    result = empirical_sinkhorn(X, Y, 0.01, tol=1e-12, max_iter=100_000, acceleration=None, verbose=10)
+    result = empirical_sinkhorn(X, Y, 0.01, tol=1e-12, max_iter=100_000, acceleration=None,
+                                verbose=10)
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == result.n_iter // 10 + 1  # every 10 iterations, and the end
     assert lines[0].startswith("[sinkhorn] iteration 10, epsilon=0.01: marginal error ")

@@ -1,4 +1,7 @@
-"""Bad input gets a clear ValueError naming the problem (the user guide's "Running it: threads, compilation, memory, failures")."""
+"""Bad input gets a clear ValueError naming the problem.
+
+The contract is in the user guide's "Running it: threads, compilation, memory, failures".
+"""
 
 import numpy as np
 import pytest

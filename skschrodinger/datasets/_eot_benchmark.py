@@ -25,8 +25,8 @@ import numpy as np
 from scipy.linalg import cho_solve
 from scipy.special import logsumexp
 from sklearn.utils import check_random_state
-from .._sklearn_compat import Interval, validate_params
 
+from .._sklearn_compat import Interval, validate_params
 from .._validation import check_scalar_time
 from ..gaussian import GaussianMixtureLaw
 from ._gaussian import random_covariance
@@ -155,8 +155,9 @@ class EOTBenchmark:
         X = np.asarray(X, dtype=float)
         variance = self.epsilon * (1.0 - t)
         weights = np.exp(self._posterior_log_weights(X, variance))
-        pulls = np.stack([cho_solve((L, True), (mu - X).T).T for mu, L in
-                          zip(self.potential.means, self._smoothed_potential(variance).choleskies)], axis=1)
+        choleskies = self._smoothed_potential(variance).choleskies
+        pulls = np.stack([cho_solve((L, True), (mu - X).T).T
+                          for mu, L in zip(self.potential.means, choleskies)], axis=1)
         return self.epsilon * np.einsum("mn,mnd->md", weights, pulls)
 
     # -- samplers ---------------------------------------------------------------

@@ -20,8 +20,8 @@ from numbers import Integral, Real
 import numpy as np
 from scipy.linalg import expm
 from sklearn.utils import check_random_state
-from .._sklearn_compat import Interval, StrOptions, validate_params
 
+from .._sklearn_compat import Interval, StrOptions, validate_params
 from .._validation import check_scalar_time
 from ..gaussian import (
     GaussianBridge,
@@ -188,7 +188,8 @@ def iterated_bridge_gaussian(mean, cov, epsilon, n_steps, *, target=None):
     maps x to 2x - B(x) + (epsilon / 2) grad log nu(x), where B is the
     barycentric projection of the same-marginal Schrödinger bridge of rho_k.
     For rho_k = N(m, Sigma) that bridge is the Gaussian SB of
-    :class:`~skschrodinger.gaussian.GaussianBridge` with A = B = Sigma, so B(x) = m + C Sigma^{-1} (x - m) with
+    :class:`~skschrodinger.gaussian.GaussianBridge` with A = B = Sigma, so
+    B(x) = m + C Sigma^{-1} (x - m) with
     C = 1/2 (4 Sigma^2 + eps^2 I)^{1/2} - eps/2 I, the step is affine, and
     rho_{k+1} is Gaussian again::
 

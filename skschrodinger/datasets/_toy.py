@@ -5,6 +5,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.datasets import make_moons, make_s_curve, make_swiss_roll
 from sklearn.utils import check_random_state
+
 from .._sklearn_compat import Interval, StrOptions, validate_params
 
 

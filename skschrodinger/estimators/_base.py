@@ -34,6 +34,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._kernels import brownian_bridge_paths, kernel_threads
 from .._numerics import common_scale
 from .._threads import single_threaded_blas
 from .._validation import (
@@ -45,7 +46,6 @@ from .._validation import (
     outside_time_range,
     split_snapshots,
 )
-from .._kernels import brownian_bridge_paths, kernel_threads
 from ..metrics import make_bridge_scorer
 
 SCORE_SEED = 0

@@ -23,14 +23,14 @@ minus input, i.e. gamma times the drift).
 
 from numbers import Integral, Real
 
-import numpy as np
 from joblib import Parallel, delayed
+import numpy as np
 from sklearn.base import clone
 from sklearn.multioutput import MultiOutputRegressor
 from sklearn.neighbors import KNeighborsRegressor
 from sklearn.utils import get_tags
-from .._sklearn_compat import HasMethods, Interval, StrOptions
 
+from .._sklearn_compat import HasMethods, Interval, StrOptions
 from ..metrics import energy_distance
 from ._base import BridgeLink, SnapshotBridge, iteration_counts
 

@@ -18,10 +18,10 @@ import warnings
 
 import numpy as np
 from sklearn.utils import check_random_state
-from .._sklearn_compat import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._numerics import row_norms
+from .._sklearn_compat import Interval, StrOptions
 from .._validation import check_not_annotated_data, check_scalar_time
 from ..entropic_ot import empirical_sinkhorn_symmetric
 from ..gaussian import GaussianTarget
@@ -435,7 +435,8 @@ class IteratedBridgeFlow(BaseBridge):
             fitted = self._run_scheme(np.ascontiguousarray(X), steps, target, scheme)
         times = np.concatenate([[0.0], np.cumsum(steps)])
         times[-1] = self.t_max
-        self.links_, self.particles_, link_n_iter, self.marginal_errors_, self.self_weights_ = fitted
+        (self.links_, self.particles_, link_n_iter, self.marginal_errors_,
+         self.self_weights_) = fitted
         for name, value in iteration_counts(link_n_iter).items():
             setattr(self, name, value)
         self.generative_ = False
@@ -477,7 +478,8 @@ class IteratedBridgeFlow(BaseBridge):
         for k, step in enumerate(steps):
             X = particles[k]  # the links keep views of ``particles``, not copies
             log_weights = scheme.log_weights(X, target, uniform)
-            guess = potential if previous_potential is None else 2.0 * potential - previous_potential
+            guess = (potential if previous_potential is None
+                     else 2.0 * potential - previous_potential)
             smoother, result = scheme.smoother(self, X, log_weights, step, guess)
             if result is not None:
                 previous_potential = potential

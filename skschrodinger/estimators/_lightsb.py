@@ -4,16 +4,16 @@ from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from numbers import Integral, Real
 
-import numpy as np
 from joblib import Parallel, delayed
+import numpy as np
 from sklearn.utils import check_random_state
-from .._sklearn_compat import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from .._kernels import kernel_threads
+from .._sklearn_compat import Interval, StrOptions
 from .._threads import single_threaded_blas
 from .._validation import check_snapshot_times, format_times
 from ..gaussian import GaussianBridge
-from .._kernels import kernel_threads
 from ._base import (
     SCORE_SEED,
     SnapshotBridge,

@@ -3,8 +3,8 @@
 from numbers import Integral, Real
 
 import numpy as np
-from .._sklearn_compat import Interval, StrOptions
 
+from .._sklearn_compat import Interval, StrOptions
 from ..entropic_ot import ACCELERATIONS, empirical_sinkhorn
 from ._base import SnapshotBridge, iteration_counts
 from ._entropic_map import EntropicMapLink
@@ -157,9 +157,9 @@ class SinkhornBridge(SnapshotBridge):
         results, links = [], []
         for index, epsilon in enumerate(link_epsilons):
             source, target = snapshots[index], snapshots[index + 1]
-            result = empirical_sinkhorn(source, target, epsilon, max_iter=self.max_iter, tol=self.tol,
-                              epsilon_scaling=self.epsilon_scaling,
-                              acceleration=self.acceleration,
+            result = empirical_sinkhorn(source, target, epsilon, max_iter=self.max_iter,
+                                        tol=self.tol, epsilon_scaling=self.epsilon_scaling,
+                                        acceleration=self.acceleration,
                               init=self._previous_potentials(index, source, target),
                               backend=self.backend,
                               dense_kernel_memory=self.dense_kernel_memory, n_jobs=self.n_jobs,

@@ -8,7 +8,6 @@ from sklearn.utils import check_array
 from .._numerics import common_scale, finite_distance
 from ..gaussian import sqrt_psd
 
-
 FOURTH_POWER_BOUND = 1e50
 """Magnitudes beyond which the data is divided by a power of two (its fourth powers appear)."""
 SYMMETRY_TOLERANCE = 1e-8

@@ -3,8 +3,8 @@
 import numpy as np
 from sklearn.utils import check_array
 
-from .._numerics import common_scale, finite_distance
 from .._kernels import mean_pairwise_distance
+from .._numerics import common_scale, finite_distance
 
 
 def _as_sample(Z, name, unbiased):
