@@ -16,9 +16,9 @@ from sklearn.utils import check_array, get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ._fitting import SCORE_SEED, all_or_nothing
 from ._sklearn_compat import HasMethods
 from ._validation import check_not_annotated_data, check_scalar_time
-from .estimators._base import SCORE_SEED, all_or_nothing
 from .metrics import make_bridge_scorer
 
 __all__ = ["TransformedBridge"]

@@ -17,9 +17,9 @@ from sklearn.preprocessing import FunctionTransformer, Normalizer, StandardScale
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skschrodinger import LightSBTransport, SinkhornBridge, SnapshotKFold
+from skschrodinger._fitting import SCORE_SEED
 from skschrodinger.compose import TransformedBridge
 from skschrodinger.datasets import make_gaussian_bridge
-from skschrodinger.estimators._base import SCORE_SEED
 from skschrodinger.gaussian import GaussianBridge
 from skschrodinger.metrics import make_bridge_scorer
 

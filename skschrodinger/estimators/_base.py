@@ -24,7 +24,6 @@ particle flow of :class:`~skschrodinger.IteratedBridgeFlow`) derives from
 
 from abc import ABCMeta, abstractmethod
 from contextlib import contextmanager
-import functools
 import numbers
 import warnings
 
@@ -34,6 +33,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._fitting import SCORE_SEED, all_or_nothing
 from .._kernels import brownian_bridge_paths, kernel_threads
 from .._numerics import common_scale
 from .._threads import single_threaded_blas
@@ -48,33 +48,8 @@ from .._validation import (
 )
 from ..metrics import make_bridge_scorer
 
-SCORE_SEED = 0
-"""Seed of the endpoint draws in :meth:`BaseBridge.score`, so scores are reproducible."""
 PREDICTION_MEMORY = 64 * 2**20
 """Bytes of temporaries a prediction may allocate at once: rows are processed in chunks."""
-
-
-def all_or_nothing(fit):
-    """Decorator for ``fit``: if it raises, the estimator is restored to its state before.
-
-    ``validate_data`` and the fitting code set attributes as they go; a
-    failure part-way would leave a mixture of the old and the new model.
-    The previous attributes are kept (a shallow copy of ``__dict__``, no
-    array is copied) and put back on any exception, KeyboardInterrupt
-    included, so a failed (re)fit leaves the previous fit intact.
-    """
-
-    @functools.wraps(fit)
-    def guarded_fit(self, *args, **kwargs):
-        before = dict(vars(self))
-        try:
-            return fit(self, *args, **kwargs)
-        except BaseException:
-            vars(self).clear()
-            vars(self).update(before)
-            raise
-
-    return guarded_fit
 
 
 def iteration_counts(per_link):

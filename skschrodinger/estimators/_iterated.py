@@ -20,13 +20,14 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._fitting import all_or_nothing
 from .._numerics import row_norms
 from .._sklearn_compat import Interval, StrOptions
 from .._validation import check_not_annotated_data, check_scalar_time
 from ..entropic_ot import empirical_sinkhorn_symmetric
 from ..gaussian import GaussianTarget
 from ..metrics import energy_distance
-from ._base import BaseBridge, BridgeLink, all_or_nothing, iteration_counts
+from ._base import BaseBridge, BridgeLink, iteration_counts
 from ._entropic_map import EntropicMapLink
 
 #: Progress lines printed over a fit with ``verbose=1``.
