@@ -1,7 +1,7 @@
 """Transport estimators sharing the bridge API of :class:`BaseBridge`.
 
 The four estimators are also importable from :mod:`skschrodinger`. The base
-classes are the way to add an estimator (see the user guide's "Adding an estimator"):
+classes are the way to add an estimator (see the documentation's "Adding an estimator" page):
 :class:`SnapshotBridge` fits one :class:`BridgeLink` per pair of consecutive
 snapshots, and :class:`BaseBridge` turns fitted links into the prediction API.
 """
