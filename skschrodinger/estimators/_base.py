@@ -194,9 +194,9 @@ class BaseBridge(OneToOneFeatureMixin, TransformerMixin, BaseEstimator, metaclas
         if getattr(self, "verbose", 0) >= level:
             print(self._verbose_prefix(link) + message, flush=True)
 
-    def _warn_not_converged(self, message):
-        """A ConvergenceWarning ``"ClassName: message"``."""
-        warnings.warn(f"{type(self).__name__}: {message}", ConvergenceWarning, stacklevel=3)
+    def _warn(self, message, category=ConvergenceWarning):
+        """A warning ``"ClassName: message"``, a ConvergenceWarning unless told otherwise."""
+        warnings.warn(f"{type(self).__name__}: {message}", category, stacklevel=3)
 
     # ------------------------------------------------------- prediction API
     def _kernel_threads(self):

@@ -433,7 +433,7 @@ class DSBTransport(SnapshotBridge):
         distances = np.array(distances)
         converged = _ipf_levelled_off(distances)
         if not converged.all():
-            self._warn_not_converged(
+            self._warn(
                 f"IPF was still improving the terminal energy distance of link(s) "
                 f"{np.flatnonzero(~converged).tolist()} at its last iteration (n_ipf="
                 f"{self.n_ipf}); increase n_ipf.")

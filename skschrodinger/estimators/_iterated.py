@@ -14,7 +14,6 @@ on particles, B is the row-normalised Sinkhorn plan of the cloud with itself
 """
 
 from numbers import Integral, Real
-import warnings
 
 import numpy as np
 from sklearn.utils import check_random_state
@@ -443,8 +442,7 @@ class IteratedBridgeFlow(BaseBridge):
         self.generative_ = False
         self.step_sizes_ = steps
         self.times_ = times
-        self.converged_ = bool(not scheme.solves_bridges
-                               or np.all(self.marginal_errors_ < self.tol))
+        self.converged_ = bool(np.all(self.marginal_errors_ < self.tol))  # 0 for Euler steps
         self._warn_about_the_fit()
         return self
 
@@ -512,26 +510,23 @@ class IteratedBridgeFlow(BaseBridge):
     def _warn_about_the_fit(self):
         errors = self.marginal_errors_
         if not self.converged_:
-            self._warn_not_converged(
+            self._warn(
                 f"{int(np.sum(errors >= self.tol))} of {len(errors)} steps did not reach "
                 f"tol={self.tol:g} in max_iter={self.max_iter} Sinkhorn updates (largest "
                 f"marginal error {errors.max():.3g}); increase max_iter or tol.")
         if self.self_weights_.max() > STALL_SELF_WEIGHT:
-            warnings.warn(
-                f"IteratedBridgeFlow: the particles are too sparse for epsilon={self.epsilon:g}: "
-                f"up to {self.self_weights_.max():.0%} of each particle's weight stays on "
-                "itself, so the flow stalls (moves too slowly). Increase epsilon (or the "
-                "bandwidth for scheme='euler') or the number of particles.",
-                UserWarning,
-            )
-        coefficients = np.array([link.coefficient for link in self.links_])
-        if not SCHEMES[self.scheme].solves_bridges and coefficients.max() > 1.0:
-            warnings.warn(
-                f"IteratedBridgeFlow: the explicit Euler step epsilon / (2 bandwidth^2) reaches "
-                f"{coefficients.max():.3g} > 1, so particles overshoot the kernel mean and cross; "
-                "decrease epsilon or increase the bandwidth.",
-                UserWarning,
-            )
+            self._warn(
+                f"the particles are too sparse for epsilon={self.epsilon:g}: up to "
+                f"{self.self_weights_.max():.0%} of each particle's weight stays on itself, so "
+                "the flow stalls (moves too slowly). Increase epsilon (or the bandwidth for "
+                "scheme='euler') or the number of particles.", UserWarning)
+        # The bridge schemes' coefficient is 1: only an Euler step can exceed it.
+        largest = max(link.coefficient for link in self.links_)
+        if largest > 1.0:
+            self._warn(
+                f"the explicit Euler step epsilon / (2 bandwidth^2) reaches {largest:.3g} > 1, "
+                "so particles overshoot the kernel mean and cross; decrease epsilon or increase "
+                "the bandwidth.", UserWarning)
 
     # ------------------------------------------------------- prediction API
     def particles_at(self, t):

@@ -290,7 +290,7 @@ class LightSBTransport(SnapshotBridge):
             "loss_curve_": [np.asarray(result.loss_curve) for result in kept],
         }
         if not fitted["converged_"] and self.tol is not None:
-            self._warn_not_converged(f"{self.solver} did not converge in max_iter="
+            self._warn(f"{self.solver} did not converge in max_iter="
                                      f"{options.max_iter} iterations; increase max_iter or tol.")
         links = [StandardisedLink(param.potential(result.theta), *scaling)
                  for result, param, scaling in zip(kept, params, scalings)]

@@ -176,7 +176,7 @@ class SinkhornBridge(SnapshotBridge):
         }
         if not fitted["converged_"]:
             errors = ", ".join(f"{error:.2g}" for error in fitted["marginal_errors_"])
-            self._warn_not_converged(
+            self._warn(
                 f"did not reach tol={self.tol:g} in max_iter={self.max_iter} iterations "
                 f"(marginal errors {errors}); increase max_iter, or epsilon, or tol.")
         return links, fitted
