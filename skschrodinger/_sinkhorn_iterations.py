@@ -28,10 +28,21 @@ moving potentials cost online half-steps, not a rebuild each.
 fits the memory budget, once the marginal error is below
 ``DENSE_SWITCH_ERROR``: far from the solution whole rows of K underflow.
 
-**Error.** After g = G(f) the plan's column sums are exactly b, and its row
-sums are a_i exp((f_i - F(g)_i) / eps), so the L1 marginal error
-``sum_i a_i |exp((f_i - F(g)_i) / eps) - 1|`` costs nothing extra and is
-checked after every iteration.
+**Unbalanced.** With KL marginal penalties tau_a KL(pi 1 | a) +
+tau_b KL(pi^T 1 | b) instead of the constraints (Chizat, Peyré, Schmitzer,
+Vialard 2018), the optimality conditions are row sums a_i exp(-f_i / tau_a)
+and column sums b_j exp(-g_j / tau_b), and the half-steps become the damped
+ones f = lambda_a F(g), g = lambda_b G(f) with lambda = tau / (tau + eps)
+(lambda = 1 for tau = inf, the balanced problem). The solvers centre the
+clouds, which adds affine terms o_i, o_j to the true potentials: in the
+centred ones the damped step is f = lambda F(g) - (1 - lambda) o.
+
+**Error.** After g = G(f) (damped or not) the plan's column sums are exactly
+what the conditions ask, and its row sums are a_i exp((f_i - F(g)_i) / eps),
+so the L1 marginal error ``sum_i a_i |exp((f_i - F(g)_i) / eps) - 1|``
+(unbalanced: ``sum_i a_i exp(-f_i / tau_a) |exp((f_i - T(f)_i) / (eps
+lambda_a)) - 1|``, T(f) the damped image) costs nothing extra and is checked
+after every iteration.
 
 **Loops.** :func:`anderson_iterations` (Anderson acceleration of the
 fixed-point map f -> F(G(f))), :func:`relaxed_iterations` (plain or
@@ -71,14 +82,26 @@ def _soft_c_transform(X, Y, YT, half_sq_x, half_sq_y, log_b, g, epsilon):
     return half_sq_x - epsilon * bilinear_logsumexp(X, Y, YT, offsets, 1.0 / epsilon)
 
 
-def _marginal_error(weights, f, f_target, epsilon):
-    """sum_i a_i |exp((f_i - f_target_i) / eps) - 1|, the L1 error of one marginal.
+def damping(tau, epsilon):
+    """lambda = tau / (tau + eps) of the unbalanced half-step (1 for tau = inf, balanced)."""
+    return 1.0 if np.isinf(tau) else tau / (tau + epsilon)
 
-    With f_target = F(g) (or G(f)) this is ||pi 1 - a||_1 for the plan of (f, g).
+
+def _marginal_error(weights, f, f_target, epsilon, tau=np.inf, offset=0.0):
+    """The L1 error of one marginal of the plan of f and its opposite potential.
+
+    Balanced (tau = inf), with f_target = F(g) (or G(f)), this is
+    ``sum_i a_i |exp((f_i - f_target_i) / eps) - 1| = ||pi 1 - a||_1``.
+    Unbalanced, with f_target the damped image lambda F(g) - (1 - lambda) o,
+    the row sums a_i exp((f_i - F(g)_i) / eps) are compared with
+    a_i exp(-(f_i + o_i) / tau), which is
+    ``sum_i a_i exp(-(f_i + o_i) / tau) |exp((f_i - f_target_i) / (eps lambda)) - 1|``.
     Rows of zero weight contribute nothing (even where the exponential overflows).
     """
     with np.errstate(over="ignore", invalid="ignore"):
-        terms = np.abs(np.expm1((f - f_target) / epsilon))
+        terms = np.abs(np.expm1((f - f_target) / (epsilon * damping(tau, epsilon))))
+        if not np.isinf(tau):
+            terms = terms * np.exp(-(f + offset) / tau)
     return float(weights @ np.where(weights > 0, terms, 0.0))
 
 
@@ -93,13 +116,43 @@ class OnlineHalfSteps:
     log_a : ndarray of shape (n,)
     log_b : ndarray of shape (m,)
         Log weights, each summing to one in probability.
+    tau_a, tau_b : float, default=inf
+        Marginal penalties (inf: the marginal is a constraint).
+    offset_x, offset_y : ndarray of shape (n,) and (m,) or float, default=0
+        The true potentials minus the centred ones, o_i and o_j (see the
+        module docstring); they matter only for finite penalties.
     """
 
-    def __init__(self, X, Y, log_a, log_b):
+    def __init__(self, X, Y, log_a, log_b, tau_a=np.inf, tau_b=np.inf, offset_x=0.0,
+                 offset_y=0.0):
         self.X, self.Y, self.log_a, self.log_b = X, Y, log_a, log_b
         self.XT, self.YT = np.ascontiguousarray(X.T), np.ascontiguousarray(Y.T)
         self.half_sq_x, self.half_sq_y = 0.5 * (X * X).sum(axis=1), 0.5 * (Y * Y).sum(axis=1)
         self.a, self.b = np.exp(log_a), np.exp(log_b)
+        self.tau_a, self.tau_b = tau_a, tau_b
+        self.offset_x, self.offset_y = offset_x, offset_y
+
+    @property
+    def balanced(self):
+        return np.isinf(self.tau_a) and np.isinf(self.tau_b)
+
+    def damped_g(self, G, epsilon):
+        """g = lambda_b G - (1 - lambda_b) o_y from the plain half-step G = G(f)."""
+        weight = damping(self.tau_b, epsilon)
+        return G if weight == 1.0 else weight * G - (1.0 - weight) * self.offset_y
+
+    def damped_f(self, F, epsilon):
+        """f = lambda_a F - (1 - lambda_a) o_x from the plain half-step F = F(g)."""
+        weight = damping(self.tau_a, epsilon)
+        return F if weight == 1.0 else weight * F - (1.0 - weight) * self.offset_x
+
+    def row_error(self, f, f_target, epsilon):
+        """||pi 1 - a exp(-f / tau_a)||_1 for the pair whose damped image of f is f_target."""
+        return _marginal_error(self.a, f, f_target, epsilon, self.tau_a, self.offset_x)
+
+    def column_error(self, g, g_target, epsilon):
+        """||pi^T 1 - b exp(-g / tau_b)||_1, likewise."""
+        return _marginal_error(self.b, g, g_target, epsilon, self.tau_b, self.offset_y)
 
     def g_update(self, f, epsilon):
         """G(f) of (2)."""
@@ -118,9 +171,10 @@ class OnlineHalfSteps:
 
 
 def pair_marginal_error(online, epsilon, f, g):
-    """||pi 1 - a||_1 + ||pi^T 1 - b||_1 of the plan of (f, g): two half-steps of (2)."""
-    return (_marginal_error(online.a, f, online.f_update(g, epsilon), epsilon)
-            + _marginal_error(online.b, g, online.g_update(f, epsilon), epsilon))
+    """The L1 errors of both marginals of the plan of (f, g): two half-steps of (2)."""
+    return (online.row_error(f, online.damped_f(online.f_update(g, epsilon), epsilon), epsilon)
+            + online.column_error(g, online.damped_g(online.g_update(f, epsilon), epsilon),
+                                  epsilon))
 
 
 class DenseHalfSteps:
@@ -200,7 +254,7 @@ class DenseHalfSteps:
 
 
 class StageHalfSteps:
-    """The half-steps at one epsilon: online, then dense once near the solution if allowed.
+    """The (damped) half-steps at one epsilon: online, then dense once near the solution.
 
     Parameters
     ----------
@@ -222,10 +276,10 @@ class StageHalfSteps:
         return self.dense if self.dense is not None else self.online
 
     def g_update(self, f):
-        return self._current().g_update(f, self.epsilon)
+        return self.online.damped_g(self._current().g_update(f, self.epsilon), self.epsilon)
 
     def f_update(self, g):
-        return self._current().f_update(g, self.epsilon)
+        return self.online.damped_f(self._current().f_update(g, self.epsilon), self.epsilon)
 
     def observe(self, error, f, g):
         """After an iteration with marginal error ``error`` and rows-exact pair f = F(g)."""
@@ -273,8 +327,8 @@ def annealing_iterations(online, epsilons, f, g):
     n_iter : int
     """
     for epsilon in epsilons:
-        g = online.g_update(f, epsilon)
-        f = online.f_update(g, epsilon)
+        g = online.damped_g(online.g_update(f, epsilon), epsilon)
+        f = online.damped_f(online.f_update(g, epsilon), epsilon)
     return f, g, len(epsilons)
 
 
@@ -296,12 +350,12 @@ def _anderson_extrapolation(images, residuals):
     return mixed if np.isfinite(mixed).all() else images[-1]
 
 
-def anderson_iterations(steps, weights, epsilon, f, max_iter, tol, progress):
+def anderson_iterations(steps, epsilon, f, max_iter, tol, progress):
     """Sinkhorn with Anderson acceleration of f -> T(f) = F(G(f)), safeguarded.
 
-    Each iteration evaluates g = G(f) and T(f) = F(g) -- the pair (f, g) has
-    exact column sums and marginal error ``sum_i a_i |exp((f_i - T(f)_i) / eps) - 1|``
-    -- then moves to the combination of the last ``ANDERSON_MEMORY + 1`` images
+    Each iteration evaluates g = G(f) and T(f) = F(g) (damped, when
+    unbalanced) -- the pair (f, g) has exact column sums and the row error of
+    the module docstring -- then moves to the combination of the last ``ANDERSON_MEMORY + 1`` images
     T(f_k) whose residuals T(f_k) - f_k (weighted by sqrt(a)) cancel best,
     instead of plain Sinkhorn's f <- T(f). Near the solution T is a smooth
     contraction (with rate close to one at small epsilon) and the mixing acts
@@ -314,8 +368,6 @@ def anderson_iterations(steps, weights, epsilon, f, max_iter, tol, progress):
     Parameters
     ----------
     steps : StageHalfSteps
-    weights : ndarray of shape (n,)
-        a.
     epsilon : float
     f : ndarray of shape (n,)
         Start.
@@ -329,7 +381,7 @@ def anderson_iterations(steps, weights, epsilon, f, max_iter, tol, progress):
     n_iter : int
     error : float
     """
-    root_weights = np.sqrt(weights)
+    root_weights = np.sqrt(steps.online.a)
     images, residuals = [], []
     best_error, best_f, best_g, best_image = np.inf, f, None, None
     n_iter = 0
@@ -337,7 +389,7 @@ def anderson_iterations(steps, weights, epsilon, f, max_iter, tol, progress):
         n_iter += 1
         g = steps.g_update(f)
         image = steps.f_update(g)
-        error = _marginal_error(weights, f, image, epsilon)
+        error = steps.online.row_error(f, image, epsilon)
         progress(n_iter, error, epsilon)
         if error < best_error:
             best_error, best_f, best_g, best_image = error, f, g, image
@@ -359,7 +411,7 @@ def anderson_iterations(steps, weights, epsilon, f, max_iter, tol, progress):
     return best_f, best_g, n_iter, best_error
 
 
-def relaxed_iterations(steps, weights, epsilon, f, g, max_iter, tol, relaxation, progress):
+def relaxed_iterations(steps, epsilon, f, g, max_iter, tol, relaxation, progress):
     """Plain or over-relaxed log-domain Sinkhorn from the potentials (f, g).
 
     Each iteration maps g <- (1 - w) g + w G(f), then f <- (1 - w) f + w F(g),
@@ -380,7 +432,6 @@ def relaxed_iterations(steps, weights, epsilon, f, g, max_iter, tol, relaxation,
     Parameters
     ----------
     steps : StageHalfSteps
-    weights : tuple (a, b) of ndarray
     epsilon : float
     f, g : ndarray of shape (n,), (m,)
         Starting potentials (with w = 1 only f matters).
@@ -400,7 +451,7 @@ def relaxed_iterations(steps, weights, epsilon, f, g, max_iter, tol, relaxation,
         ``||pi 1 - a||_1 + ||pi^T 1 - b||_1`` for the returned pair (inf if
         no iterate was finite).
     """
-    a, b = weights
+    online = steps.online
     adaptive = relaxation == 0.0
     omega = 1.0 if adaptive else float(relaxation)
     best_error, best_f, best_g = np.inf, f, g
@@ -411,8 +462,8 @@ def relaxed_iterations(steps, weights, epsilon, f, g, max_iter, tol, relaxation,
         g_target = steps.g_update(f)
         g = g_target if omega == 1.0 else (1.0 - omega) * g + omega * g_target
         f_target = steps.f_update(g)
-        error = _marginal_error(a, f, f_target, epsilon) + _marginal_error(b, g, g_target,
-                                                                           epsilon)
+        error = (online.row_error(f, f_target, epsilon)
+                 + online.column_error(g, g_target, epsilon))
         progress(n_iter, error, epsilon)
         if error < best_error:
             best_error, best_f, best_g = error, f, g

@@ -59,8 +59,16 @@ def check_not_annotated_data(X, name="X"):
         )
 
 
-def split_snapshots(X, y):
+def split_snapshots(X, y, sample_weight=None):
     """Group the rows of X by snapshot time and check each snapshot can be used.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    y : ndarray of shape (n_samples,)
+        Snapshot times, validated by :func:`check_snapshot_times`.
+    sample_weight : ndarray of shape (n_samples,), default=None
+        Non-negative weights, validated by :func:`check_sample_weight`.
 
     Returns
     -------
@@ -68,6 +76,10 @@ def split_snapshots(X, y):
         The distinct snapshot times, increasing.
     snapshots : list of ndarray
         ``snapshots[i] = X[y == times[i]]``.
+    weights : list of ndarray or None
+        The weights of each snapshot's rows (each snapshot's total is
+        positive; only their ratios matter); all None when ``sample_weight``
+        is None (uniform).
     """
     times, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
     if times.shape[0] < 2:
@@ -89,7 +101,49 @@ def split_snapshots(X, y):
             "y holds snapshot labels, not a continuous target."
         )
     snapshots = [np.ascontiguousarray(X[inverse == i]) for i in range(times.shape[0])]
-    return times, snapshots
+    if sample_weight is None:
+        return times, snapshots, [None] * times.shape[0]
+    weights = [check_positive_total(sample_weight[inverse == i], t) for i, t in enumerate(times)]
+    return times, snapshots, weights
+
+
+def check_sample_weight(sample_weight, n_samples):
+    """Validate ``sample_weight`` of ``fit``: None, or n_samples finite non-negative numbers.
+
+    Returns
+    -------
+    sample_weight : ndarray of shape (n_samples,), float64, or None
+        A new array (the caller's is never modified).
+    """
+    if sample_weight is None:
+        return None
+    if isinstance(sample_weight, numbers.Number):
+        raise ValueError(f"sample_weight must be an array of {n_samples} weights, one per row "
+                         f"of X, got the scalar {sample_weight!r}.")
+    weights = check_array(sample_weight, ensure_2d=False, dtype=np.float64, copy=True,
+                          input_name="sample_weight")
+    if weights.shape != (n_samples,):
+        raise ValueError(f"sample_weight must have shape ({n_samples},), one weight per row "
+                         f"of X, got {weights.shape}.")
+    if np.any(weights < 0):
+        raise ValueError("sample_weight must be non-negative.")
+    return weights
+
+
+def check_positive_total(weights, time=None):
+    """The weights of one snapshot's rows, or a ValueError if they are all zero."""
+    if not weights.max(initial=0.0) > 0:
+        where = "" if time is None else f" of the snapshot at time {time:g}"
+        raise ValueError(f"sample_weight: the weights{where} are all zero; every snapshot "
+                         "needs a positive total weight.")
+    return weights
+
+
+def normalise_weights(weights):
+    """Non-negative weights with a positive sum, divided by their sum (through their maximum,
+    so that huge weights, whose sum would overflow, keep their proportions)."""
+    weights = weights / weights.max()
+    return weights / weights.sum()
 
 
 def check_weights(weights, n, name):
@@ -106,8 +160,7 @@ def check_weights(weights, n, name):
                          f"{weights.shape}.")
     if np.any(weights < 0) or not weights.max(initial=0.0) > 0:
         raise ValueError(f"{name} must be non-negative with a positive sum.")
-    weights = weights / weights.max()
-    return weights / weights.sum()
+    return normalise_weights(weights)
 
 
 def check_scalar_time(t, name="t"):

@@ -14,7 +14,7 @@ from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, 
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils import check_array, get_tags
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
 
 from ._fitting import SCORE_SEED, all_or_nothing
 from ._sklearn_compat import HasMethods
@@ -192,7 +192,7 @@ class TransformedBridge(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fit
     @all_or_nothing
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Fit the transformer on X, then the bridge on the transformed rows.
 
         Parameters
@@ -202,6 +202,13 @@ class TransformedBridge(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         y : array-like of shape (n_samples,), default=None
             Snapshot time of each row, passed to the bridge; None fits a
             generative bridge from N(0, I) in the transformed space to T(X).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows, passed to the bridge's ``fit`` (weights
+            within each snapshot), and to the transformer's ``fit`` where it
+            accepts them (``StandardScaler``, for instance); a transformer
+            whose ``fit`` takes no weights (``PCA``) is fitted on the rows
+            unweighted, as scikit-learn's ``TransformedTargetRegressor``
+            fits its transformer.
 
         Returns
         -------
@@ -221,11 +228,13 @@ class TransformedBridge(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             transformer = FunctionTransformer(validate=False)
         else:
             transformer = clone(self.transformer)
-        transformer.fit(X)
+        weighted = {} if sample_weight is None else {"sample_weight": sample_weight}
+        transformer.fit(X, **(weighted if has_fit_parameter(transformer, "sample_weight")
+                              else {}))
         Z = self._checked_transform(transformer, X)
         self._check_inverse(transformer, Z, X.shape[1])
         offset, jacobian = self._affine_inverse(transformer, Z, X.shape[1])
-        bridge = clone(self.bridge).fit(Z, y)
+        bridge = clone(self.bridge).fit(Z, y, **weighted)
         self.transformer_ = transformer
         self.bridge_ = bridge
         self.inverse_offset_ = offset
@@ -502,7 +511,7 @@ class TransformedBridge(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         Z = self._to_transformed(X)
         return self.bridge_.objective(Z, y)
 
-    def score(self, X, y=None):
+    def score(self, X, y=None, sample_weight=None):
         """Minus the energy distance between predictions and held-out rows, in original units.
 
         ``make_bridge_scorer(random_state=SCORE_SEED)(self, X, y)``, as for
@@ -519,6 +528,8 @@ class TransformedBridge(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,), default=None
             Snapshot times; None only in generative mode.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows, as in the bridges' ``score``.
 
         Returns
         -------
@@ -526,5 +537,5 @@ class TransformedBridge(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "bridge_")
         if not hasattr(self.bridge_, "link_epsilons_"):  # not a snapshot bridge (a particle flow)
-            return self.bridge_.score(self._to_transformed(X), y)
-        return make_bridge_scorer(random_state=SCORE_SEED)(self, X, y)
+            return self.bridge_.score(self._to_transformed(X), y, sample_weight=sample_weight)
+        return make_bridge_scorer(random_state=SCORE_SEED)(self, X, y, sample_weight)

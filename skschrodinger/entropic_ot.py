@@ -11,6 +11,16 @@ which are unique up to f + c, g - c; the solvers return the pair with
 <a, f> = <b, g>, so <a, f> + <b, g> is the entropic OT cost
 min_pi <pi, C> + eps KL(pi | a (x) b).
 
+Unbalanced: with marginal penalties tau_a KL(pi 1 | a) + tau_b KL(pi^T 1 | b)
+(generalised KL, Chizat, Peyré, Schmitzer, Vialard 2018) in place of the
+constraints, the plan has the same form, the potentials are unique, and the
+row and column masses are a_i exp(-f_i / tau_a) and b_j exp(-g_j / tau_b).
+POT's ``ot.sinkhorn_unbalanced(a, b, ot.dist(X, Y), reg, reg_m,
+reg_type="kl")`` is the same problem with ``reg = 2 eps`` and
+``reg_m = (2 tau_a, 2 tau_b)``; OTT-JAX (and moscot) take
+``tau_a = tau_a / (tau_a + eps)``, a number in (0, 1], with its
+``epsilon = 2 eps``.
+
 The default backend runs the numba kernels of
 :mod:`skschrodinger._kernels`: the cost is computed on the fly (memory O((n + m)
 d), no n x m matrix), rows in parallel threads (``n_jobs``), the marginal
@@ -70,6 +80,8 @@ class SinkhornResult:
         (``marginal_error < tol``; POT's own rule for ``backend="pot"``).
     dense : bool
         Whether iterations ran on the precomputed stabilised kernel.
+    mass : float
+        Total mass of the plan, sum_ij pi_ij: 1 for a balanced problem.
     """
 
     f: np.ndarray
@@ -80,6 +92,7 @@ class SinkhornResult:
     marginal_error: float
     converged: bool
     dense: bool = False
+    mass: float = 1.0
 
 
 def _log_weights(weights, n, name):
@@ -157,30 +170,68 @@ def _solve_numba(online, epsilon, f, g, max_iter, tol, acceleration, dense, prog
     """Iterations at the target epsilon; returns (f, g, n_iter, error, used_dense)."""
     steps = StageHalfSteps(online, epsilon, dense)
     if acceleration == "anderson":
-        f, g, n_iter, error = anderson_iterations(steps, online.a, epsilon, f, max_iter, tol,
-                                                  progress)
+        f, g, n_iter, error = anderson_iterations(steps, epsilon, f, max_iter, tol, progress)
     else:
         relaxation = {"overrelaxation": 0.0, None: 1.0}.get(acceleration, acceleration)
-        f, g, n_iter, error = relaxed_iterations(steps, (online.a, online.b), epsilon, f, g,
-                                                 max_iter, tol, float(relaxation), progress)
+        f, g, n_iter, error = relaxed_iterations(steps, epsilon, f, g, max_iter, tol,
+                                                 float(relaxation), progress)
     return f, g, n_iter, error, steps.used_dense
 
 
-def _solve_pot(Xc, Yc, log_a, log_b, epsilon, f, g, max_iter, tol):
+POT_UNBALANCED_VERSION = (0, 9, 5)
+"""The first POT whose ``sinkhorn_unbalanced`` takes ``reg_type="kl"`` and a pair ``reg_m``."""
+
+
+def _solve_pot(online, epsilon, f, g, max_iter, tol):
+    """POT's solver on the rows and columns of positive weight; returns (f, g, n_iter, error).
+
+    Zero-weight rows and columns (where POT's scalings are 0 / 0) get the
+    potentials of the (damped) half-steps, as the numba solver gives them.
+    """
     import ot
 
-    a, b = np.exp(log_a), np.exp(log_b)
-    warm = (log_a + f / epsilon, log_b + g / epsilon)
-    # At small epsilon POT's log-domain solver takes log(0) of underflowed entries and also
-    # stores exp(log_u), exp(log_v), which overflow; neither is used here (log_u and log_v
+    rows, columns = online.a > 0, online.b > 0
+    log_a, log_b = online.log_a[rows], online.log_b[columns]
+    a, b = online.a[rows], online.b[columns]
+    cost = ot.dist(online.X[rows], online.Y[columns])
+    # At small epsilon POT's log-domain solvers take log(0) of underflowed entries and also
+    # store exp(log_u), exp(log_v), which overflow; neither is used here (log_u and log_v
     # are), and the potentials are checked for finiteness by the caller.
-    with np.errstate(divide="ignore", under="ignore", over="ignore"):
-        plan, log = ot.sinkhorn(a, b, ot.dist(Xc, Yc), reg=2 * epsilon, method="sinkhorn_log",
-                                numItermax=max_iter, stopThr=tol, log=True, warn=False,
-                                warmstart=warm)
-    error = np.abs(plan.sum(axis=1) - a).sum() + np.abs(plan.sum(axis=0) - b).sum()
-    return (epsilon * (log["log_u"] - log_a), epsilon * (log["log_v"] - log_b),
-            int(log["niter"]) + 1, error)
+    with np.errstate(divide="ignore", under="ignore", over="ignore", invalid="ignore"):
+        if online.balanced:
+            plan, log = ot.sinkhorn(a, b, cost, reg=2 * epsilon, method="sinkhorn_log",
+                                    numItermax=max_iter, stopThr=tol, log=True, warn=False,
+                                    warmstart=(log_a + f[rows] / epsilon,
+                                               log_b + g[columns] / epsilon))
+            log_u, log_v, n_iter = log["log_u"] - log_a, log["log_v"] - log_b, log["niter"] + 1
+        else:
+            # The true potentials are the centred ones plus o_x, o_y: POT solves the
+            # uncentred cost, 2 C + 2 o_i + 2 o_j in its units.
+            offset_x = np.broadcast_to(online.offset_x, online.a.shape)[rows]
+            offset_y = np.broadcast_to(online.offset_y, online.b.shape)[columns]
+            plan, log = ot.sinkhorn_unbalanced(
+                a, b, cost + 2.0 * (offset_x[:, None] + offset_y[None, :]), 2 * epsilon,
+                (2 * online.tau_a, 2 * online.tau_b), method="sinkhorn_stabilized",
+                reg_type="kl", numItermax=max_iter, stopThr=tol, log=True)
+            log_u, log_v = log["logu"] - offset_x / epsilon, log["logv"] - offset_y / epsilon
+            n_iter = len(log["err"])
+        f, g = f.copy(), g.copy()
+        f[rows], g[columns] = epsilon * log_u, epsilon * log_v
+        g[~columns] = online.damped_g(online.g_update(f, epsilon), epsilon)[~columns]
+        f[~rows] = online.damped_f(online.f_update(g, epsilon), epsilon)[~rows]
+    return f, g, int(n_iter), pair_marginal_error(online, epsilon, f, g)
+
+
+def _check_pot_unbalanced():
+    """Refuse backend="pot" for an unbalanced problem where POT cannot solve it."""
+    import ot
+
+    version = tuple(int(part) for part in ot.__version__.split(".")[:3] if part.isdigit())
+    if version < POT_UNBALANCED_VERSION:
+        raise ValueError(
+            f"backend='pot' with tau_a or tau_b needs POT >= "
+            f"{'.'.join(map(str, POT_UNBALANCED_VERSION))} (sinkhorn_unbalanced with "
+            f"reg_type='kl'); this is POT {ot.__version__}. Use backend='numba'.")
 
 
 ACCELERATIONS = ("anderson", "overrelaxation")
@@ -201,15 +252,17 @@ ACCELERATIONS = ("anderson", "overrelaxation")
         "init": [tuple, None],
         "backend": [StrOptions({"numba", "pot"})],
         "dense_kernel_memory": [Interval(Real, 0, None, closed="left"), None],
+        "tau_a": [Interval(Real, 0, None, closed="neither"), None],
+        "tau_b": [Interval(Real, 0, None, closed="neither"), None],
         "n_jobs": [Integral, None],
         "verbose": ["verbose"],
     },
     prefer_skip_nested_validation=True,
 )
-def empirical_sinkhorn(X, Y, epsilon, *, a=None, b=None, max_iter=1000, tol=1e-6,
-                       epsilon_scaling=None, acceleration="anderson", init=None, backend="numba",
-                       dense_kernel_memory=None, n_jobs=None, verbose=0):
-    """Entropic OT between two weighted point clouds by accelerated Sinkhorn.
+def empirical_sinkhorn(X, Y, epsilon, *, a=None, b=None, tau_a=None, tau_b=None, max_iter=1000,
+                       tol=1e-6, epsilon_scaling=None, acceleration="anderson", init=None,
+                       backend="numba", dense_kernel_memory=None, n_jobs=None, verbose=0):
+    """Entropic OT between two weighted point clouds by accelerated Sinkhorn, balanced or not.
 
     Solves min_pi <pi, C> + eps KL(pi | a (x) b) over couplings of
     (x_i, a_i) and (y_j, b_j) with C = ||x - y||^2 / 2 (POT's ``reg`` is
@@ -217,6 +270,14 @@ def empirical_sinkhorn(X, Y, epsilon, *, a=None, b=None, max_iter=1000, tol=1e-6
 
         g_j = -eps log sum_i a_i exp((f_i - C_ij) / eps)
         f_i = -eps log sum_j b_j exp((g_j - C_ij) / eps)
+
+    With ``tau_a`` (or ``tau_b``) the row (column) constraint becomes the
+    penalty tau_a KL(pi 1 | a) on non-negative measures pi (unbalanced
+    entropic OT, Chizat et al. 2018): the plan keeps its form, its row
+    masses are a_i exp(-f_i / tau_a), and the iterations damp the half-step,
+    f_i = lambda_a F(g)_i with lambda_a = tau_a / (tau_a + eps). POT's
+    ``ot.sinkhorn_unbalanced(..., reg_type="kl")`` takes ``reg_m = 2 tau``;
+    OTT-JAX and moscot take ``tau_a / (tau_a + eps)``.
 
     Both clouds are first centred at their weighted means (an exact change
     of the potentials by affine terms), which keeps the on-the-fly cost free
@@ -233,14 +294,21 @@ def empirical_sinkhorn(X, Y, epsilon, *, a=None, b=None, max_iter=1000, tol=1e-6
         Regularisation, the variance of the reference Brownian motion.
     a, b : array-like of shape (n,) and (m,), default=None
         Non-negative weights (normalised here); None means uniform.
+    tau_a, tau_b : float, default=None
+        Strength of the KL penalty on each marginal, in units of the cost
+        (like epsilon: scaling the points by s scales it by s**2); None is
+        infinite, i.e. the marginal is a constraint. Both None: balanced.
     max_iter : int, default=1000
         Maximum number of iterations over all stages (the final epsilon
         always gets at least one).
     tol : float, default=1e-6
         Stop when the L1 marginal error ||pi 1 - a||_1 + ||pi^T 1 - b||_1
-        is below ``tol`` (numba backend, checked every iteration). With
-        ``backend="pot"`` this is POT's ``stopThr``: the L2 norm of the
-        column-marginal error, checked every 10 iterations.
+        is below ``tol`` (numba backend, checked every iteration; with a
+        penalty, the marginal is compared with a_i exp(-f_i / tau_a), the
+        row masses the optimum has). With ``backend="pot"`` this is POT's
+        ``stopThr``: the L2 norm of the column-marginal error, checked every
+        10 iterations (balanced), or the relative change of its scalings
+        (unbalanced, POT >= 0.9.5).
     epsilon_scaling : float in (0, 1), default=None
         If set, first run one iteration at each of the decreasing epsilons
         C_max q^k > epsilon (C_max an upper bound of the cost, q this
@@ -262,8 +330,10 @@ def empirical_sinkhorn(X, Y, epsilon, *, a=None, b=None, max_iter=1000, tol=1e-6
         from those of the independent coupling a (x) b, which the plan is
         then close to.
     backend : {"numba", "pot"}, default="numba"
-        "pot" calls ``ot.sinkhorn(..., method="sinkhorn_log")`` on the dense
-        n x m cost matrix.
+        "pot" calls ``ot.sinkhorn(..., method="sinkhorn_log")`` (or, with a
+        penalty, ``ot.sinkhorn_unbalanced(..., method="sinkhorn_stabilized")``)
+        on the dense n x m cost matrix of the rows and columns of positive
+        weight.
     dense_kernel_memory : float, default=None
         Largest n x m kernel, in MiB, the numba backend may precompute: once
         the marginal error is below 1 it iterates with matrix-vector products
@@ -308,6 +378,10 @@ def empirical_sinkhorn(X, Y, epsilon, *, a=None, b=None, max_iter=1000, tol=1e-6
         raise ValueError("acceleration applies to the numba backend only.")
     if backend == "pot" and epsilon_scaling is not None:
         raise ValueError("epsilon_scaling applies to the numba backend only.")
+    tau_a, tau_b = (np.inf if tau is None else float(tau) for tau in (tau_a, tau_b))
+    balanced = np.isinf(tau_a) and np.isinf(tau_b)
+    if backend == "pot" and not balanced:
+        _check_pot_unbalanced()
     log_a, log_b = _log_weights(a, X.shape[0], "a"), _log_weights(b, Y.shape[0], "b")
     a_, b_ = np.exp(log_a), np.exp(log_b)
     mean_x, mean_y = a_ @ X, b_ @ Y
@@ -315,27 +389,29 @@ def empirical_sinkhorn(X, Y, epsilon, *, a=None, b=None, max_iter=1000, tol=1e-6
     shift = mean_x - mean_y
     centred_distance = row_norms(Xc).max() + row_norms(Yc).max()
     _check_cost_range(centred_distance + row_norms(shift[None, :]).max(), epsilon)
-    # Translation: C(x, y) = C(xc, yc) + <xc, shift> - <yc, shift> + |shift|^2 / 2.
+    # Translation: C(x, y) = C(xc, yc) + <xc, shift> - <yc, shift> + |shift|^2 / 2, so the
+    # potentials are those of the centred problem plus these offsets.
+    offset_x, offset_y = Xc @ shift + 0.5 * shift @ shift, -(Yc @ shift)
     ladder = ([] if init is not None
               else _epsilon_ladder(centred_distance, epsilon, epsilon_scaling))
     f, g, mean_cost = _independent_potentials(Xc, Yc, a_, b_)
     independent_start = init is None and not ladder and epsilon >= mean_cost
     if init is not None:
         f, g = _warm_start(init, X.shape[0], Y.shape[0])
-        f, g = f - Xc @ shift - 0.5 * shift @ shift, g + Yc @ shift  # the inverse of the end
-        # (f + c, g - c) is the same plan: balance the gauge, so that a warm start with a
-        # large offset between f and g does not cost the potentials their precision.
-        gauge = 0.5 * (a_ @ f - b_ @ g)
-        f, g = f - gauge, g + gauge
+        f, g = f - offset_x, g - offset_y  # the inverse of the end
+        if balanced:
+            # (f + c, g - c) is the same plan: balance the gauge, so that a warm start with a
+            # large offset between f and g does not cost the potentials their precision.
+            f, g = _balance_gauge(f, g, a_, b_)
     elif not independent_start:
         f, g = np.zeros(X.shape[0]), np.zeros(Y.shape[0])
     progress = Progress(verbose, "[sinkhorn]")
     n_iter, error, used_dense = 0, np.inf, False
+    online = OnlineHalfSteps(Xc, Yc, log_a, log_b, tau_a, tau_b, offset_x, offset_y)
     with single_threaded_blas(), kernel_threads(n_jobs):
         if backend == "pot":
-            f, g, n_iter, error = _solve_pot(Xc, Yc, log_a, log_b, epsilon, f, g, max_iter, tol)
+            f, g, n_iter, error = _solve_pot(online, epsilon, f, g, max_iter, tol)
         else:
-            online = OnlineHalfSteps(Xc, Yc, log_a, log_b)
             f, g, n_iter = annealing_iterations(online, ladder[: max_iter - 1], f, g)
             error = pair_marginal_error(online, epsilon, f, g) if independent_start else np.inf
             # Independent potentials that already meet tol would only lose their level to
@@ -348,14 +424,39 @@ def empirical_sinkhorn(X, Y, epsilon, *, a=None, b=None, max_iter=1000, tol=1e-6
             n_iter = max(n_iter, 1)
         progress(n_iter, error, epsilon, final=True)
     _check_potentials(error, f, g)
-    f = f + Xc @ shift + 0.5 * shift @ shift
-    g = g - Yc @ shift
-    gauge = 0.5 * (a_ @ f - b_ @ g)
-    f, g = f - gauge, g + gauge
-    return SinkhornResult(f=f, g=g, epsilon=float(epsilon), cost=float(a_ @ f + b_ @ g),
+    f, g = f + offset_x, g + offset_y
+    if balanced:
+        f, g = _balance_gauge(f, g, a_, b_)
+    # The plan's mass from the side whose sums the last half-step made exact (the columns).
+    mass = (_penalised_mass(b_, g, tau_b) if not np.isinf(tau_b)
+            else _penalised_mass(a_, f, tau_a))
+    cost = (_dual_term(a_, f, tau_a) + _dual_term(b_, g, tau_b) - epsilon * (mass - 1.0))
+    return SinkhornResult(f=f, g=g, epsilon=float(epsilon), cost=float(cost),
                           n_iter=int(n_iter), marginal_error=float(error),
                           converged=bool(error < tol or (backend == "pot" and n_iter < max_iter)),
-                          dense=bool(used_dense))
+                          dense=bool(used_dense), mass=float(mass))
+
+
+def _balance_gauge(f, g, a, b):
+    """(f - c, g + c) with <a, f> = <b, g>: the same balanced plan, its potentials levelled."""
+    gauge = 0.5 * (a @ f - b @ g)
+    return f - gauge, g + gauge
+
+
+def _penalised_mass(weights, potential, tau):
+    """sum_i a_i exp(-f_i / tau), the plan's mass on a penalised side at optimality (1 for inf)."""
+    if np.isinf(tau):
+        return float(weights.sum())
+    with np.errstate(over="ignore"):
+        return float(weights @ np.exp(-potential / tau))
+
+
+def _dual_term(weights, potential, tau):
+    """sum_i a_i tau (1 - exp(-f_i / tau)) of the unbalanced dual (sum_i a_i f_i for tau = inf)."""
+    if np.isinf(tau):
+        return float(weights @ potential)
+    with np.errstate(over="ignore"):
+        return float(-tau * (weights @ np.expm1(-potential / tau)))
 
 
 def _check_potentials(error, *potentials):

@@ -1,11 +1,21 @@
-"""scikit-learn's common estimator checks, with no expected failures.
+"""scikit-learn's common estimator checks, with one expected failure (DSB's sample weights).
 
 Decision on the "continuous y" of scikit-learn's checks (the user guide's
 "Conventions": y is the snapshot time of each row): y holds
 snapshot labels, and a snapshot with a single sample is rejected with a
 ValueError naming the problem (tested in test_validation.py). The common
-checks that pass a y use repeated labels (make_blobs), so every check passes
-and none is marked as an expected failure.
+checks that pass a y use repeated labels (make_blobs), so every one of them
+passes.
+
+The one expected failure: ``check_sample_weight_equivalence_on_dense_data``
+for DSBTransport. DSB is a Monte Carlo method: it simulates one chain per
+starting point with random noise, and weights enter by drawing the starting
+points by weight. Integer weights and repeated rows therefore give the same
+bridge in distribution (tested in test_dsb.py), not the same random draws, so
+their predictions differ by Monte Carlo noise, far above the check's 1e-7.
+
+LightSB passes it exactly: its fit works on each snapshot's distinct rows
+with their total weights, which repeated rows and integer weights give alike.
 """
 
 import warnings
@@ -35,7 +45,15 @@ ESTIMATORS = [
 ]
 
 
-@parametrize_with_checks(ESTIMATORS)
+def expected_failures(estimator):
+    if isinstance(estimator, DSBTransport):
+        return {"check_sample_weight_equivalence_on_dense_data": (
+            "DSB is Monte Carlo: weights resample the chains' starting points, which equals "
+            "repeated rows in distribution (test_dsb.py), not draw by draw.")}
+    return {}
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_failures)
 def test_sklearn_compatible(estimator, check):
     check(estimator)
 

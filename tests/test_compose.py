@@ -378,11 +378,21 @@ def test_failed_refit_leaves_the_previous_fit():
 
 
 # ------------------------------------------------- 7. scikit-learn's common checks
+def expected_failures(estimator):
+    """PCA.fit takes no sample_weight: the transformer is then fitted on the rows unweighted,
+    so integer weights and repeated rows give different coordinates (the bridge itself,
+    and a StandardScaler, which takes the weights, pass the check)."""
+    if isinstance(estimator.transformer, PCA):
+        return {"check_sample_weight_equivalence_on_dense_data": (
+            "PCA.fit takes no sample_weight, so the transformer is fitted unweighted.")}
+    return {}
+
+
 @parametrize_with_checks([
     TransformedBridge(LightSBTransport(n_components=1, max_iter=20, random_state=0)),
     TransformedBridge(SinkhornBridge(), StandardScaler()),
     TransformedBridge(LightSBTransport(n_components=1, max_iter=20, random_state=0), PCA()),
-])
+], expected_failed_checks=expected_failures)
 def test_sklearn_compatible(estimator, check):
     check(estimator)
 

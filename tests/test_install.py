@@ -25,7 +25,7 @@ FIT_BOTH = textwrap.dedent("""
     rng = np.random.default_rng(0)
     X = np.vstack([rng.normal(size=(30, 2)), rng.normal(size=(30, 2)) + 1])
     y = np.repeat([0, 1], 30)
-    LightSBTransport(n_components=2, max_iter=20, random_state=0).fit(X, y).sample(X[:5])
+    LightSBTransport(n_components=2, max_iter=50, random_state=0).fit(X, y).sample(X[:5])
     SinkhornBridge().fit(X, y).transform(X[:5])
     print("fitted")
 """)

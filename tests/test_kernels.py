@@ -29,12 +29,15 @@ def test_log_softmax_and_moments_match_numpy():
     lse, log_resp = diagonal_quadratic_log_softmax(X, A, B, b)
     np.testing.assert_allclose(lse, logsumexp(logits, axis=1), rtol=1e-12)
     np.testing.assert_allclose(np.exp(log_resp), softmax(logits, axis=1), atol=1e-12)
-    mean_lse, W, M1, M2 = diagonal_quadratic_moments(X, A, B, b)
-    resp = softmax(logits, axis=1)
-    np.testing.assert_allclose(mean_lse, logsumexp(logits, axis=1).mean(), rtol=1e-12)
-    np.testing.assert_allclose(W, resp.mean(axis=0), rtol=1e-12)
-    np.testing.assert_allclose(M1, resp.T @ X / len(X), rtol=1e-10, atol=1e-14)
-    np.testing.assert_allclose(M2, resp.T @ X**2 / len(X), rtol=1e-10, atol=1e-14)
+    weights = rng.rand(len(X))
+    weights[::7] = 0.0  # zero weights remove rows
+    weights /= weights.sum()
+    total_lse, W, M1, M2 = diagonal_quadratic_moments(X, A, B, b, weights)
+    resp = softmax(logits, axis=1) * weights[:, None]
+    np.testing.assert_allclose(total_lse, weights @ logsumexp(logits, axis=1), rtol=1e-12)
+    np.testing.assert_allclose(W, resp.sum(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(M1, resp.T @ X, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(M2, resp.T @ X**2, rtol=1e-10, atol=1e-14)
 
 
 def test_log_softmax_survives_huge_logits():
@@ -142,7 +145,8 @@ def test_kernel_results_do_not_depend_on_the_number_of_threads():
         lse = bilinear_logsumexp(X, Y, YT, c, 0.3)
         return (lse, *bilinear_softmax_mean(X, Y, YT, c, 0.3),
                 bilinear_softmax_draw(X, Y, YT, c, 0.3, lse, uniforms),
-                *diagonal_quadratic_moments(X, A, B, b), mean_pairwise_distance(X, Y),
+                *diagonal_quadratic_moments(X, A, B, b, uniforms[:3001]),
+                mean_pairwise_distance(X, Y),
                 brownian_bridge_paths(X, X[::-1].copy(), np.array([0.5]), 1.0, X[:, None, :]),
                 *dense_products(bilinear_exp_matrix(X, Y, YT, c, uniforms, 0.3)))
 

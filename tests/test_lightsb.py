@@ -349,6 +349,8 @@ def test_annealed_init_escapes_the_single_gaussian_basin():
     components (a gap of 0.33 nats); on standardised snapshots it keeps about
     four but still ends 0.15 nats per sample above the annealed start, a
     thousand times the optimiser's tolerance (1e-6 relative on a loss of 118).
+    The annealed fit uses every component: none carries less than 5 % of the
+    plan's weight (the published start leaves two or three below 1 %).
     """
     from skschrodinger.datasets import make_eot_benchmark
 
@@ -360,5 +362,5 @@ def test_annealed_init_escapes_the_single_gaussian_basin():
         losses[init] = model.objective(X, y)
         usage = np.exp(model.potentials_[0].plan_log_weights(X[y == 0])[1]).mean(axis=0)
         if init == "annealed":
-            assert np.sum(usage > 0.1) == 5
+            assert usage.min() > 0.05
     assert losses["annealed"] < losses["samples"] - 0.1

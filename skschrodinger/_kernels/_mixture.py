@@ -137,17 +137,21 @@ MAX_CHUNKS = 64
 
 
 @kernel(fastmath=FAST_SUMS)
-def _moment_chunks(first, last, X, A, B, b, chunk, lse_parts, W_parts, M1_parts, M2_parts):
+def _moment_chunks(first, last, X, weights, A, B, b, chunk, lse_parts, W_parts, M1_parts,
+                   M2_parts):
     n, d = X.shape
     K = b.shape[0]
     logits = np.empty(K)
     log_resp = np.empty(K)
     for c in range(first, last):
         for i in range(c * chunk, min(n, (c + 1) * chunk)):
+            row_weight = weights[i]
+            if row_weight == 0.0:  # a zero weight removes the row, even one whose logits overflow
+                continue
             _diagonal_logits(X[i], A, B, b, logits)
-            lse_parts[c] += _log_softmax_row(logits, log_resp)
+            lse_parts[c] += row_weight * _log_softmax_row(logits, log_resp)
             for k in range(K):
-                w = np.exp(log_resp[k])
+                w = row_weight * np.exp(log_resp[k])
                 W_parts[c, k] += w
                 for j in range(d):
                     wx = w * X[i, j]
@@ -155,22 +159,27 @@ def _moment_chunks(first, last, X, A, B, b, chunk, lse_parts, W_parts, M1_parts,
                     M2_parts[c, k, j] += wx * X[i, j]
 
 
-def diagonal_quadratic_moments(X, A, B, b):
-    """Mean log-sum-exp of the logits (1) and the responsibility-weighted moments.
+def diagonal_quadratic_moments(X, A, B, b, weights):
+    """Weighted mean log-sum-exp of the logits (1) and the responsibility-weighted moments.
 
-    With responsibilities w_k(x) = softmax_k ell_k(x), returns the sample means::
+    With responsibilities w_k(x) = softmax_k ell_k(x) and row weights p_i,
+    returns the weighted sums::
 
-        lse = mean_i log sum_k exp ell_k(x_i)
-        W_k = mean_i w_k(x_i),  M1_kj = mean_i w_k(x_i) x_ij,  M2_kj = mean_i w_k(x_i) x_ij^2
+        lse = sum_i p_i log sum_k exp ell_k(x_i)
+        W_k = sum_i p_i w_k(x_i),  M1_kj = sum_i p_i w_k(x_i) x_ij,
+        M2_kj = sum_i p_i w_k(x_i) x_ij^2
 
-    which are the derivatives of ``lse`` with respect to b_k, B_kj and A_kj.
-    One pass over the rows, in parallel chunks, no (n, K) array.
+    which are the derivatives of ``lse`` with respect to b_k, B_kj and A_kj
+    (sample means for p_i = 1 / n). One pass over the rows, in parallel
+    chunks, no (n, K) array.
 
     Parameters
     ----------
     X : ndarray of shape (n, d)
     A, B : ndarray of shape (K, d)
     b : ndarray of shape (K,)
+    weights : ndarray of shape (n,)
+        The row weights p_i (rows of zero weight are skipped).
 
     Returns
     -------
@@ -186,11 +195,10 @@ def diagonal_quadratic_moments(X, A, B, b):
     W_parts = np.zeros((n_chunks, K))
     M1_parts = np.zeros((n_chunks, K, d))
     M2_parts = np.zeros((n_chunks, K, d))
-    run_blocks(_moment_chunks, n_chunks, X, A, B, b, chunk, lse_parts, W_parts, M1_parts,
-               M2_parts, work=5 * X.size * K)
+    run_blocks(_moment_chunks, n_chunks, X, weights, A, B, b, chunk, lse_parts, W_parts,
+               M1_parts, M2_parts, work=5 * X.size * K)
     # Summed in chunk order (np.add.reduce along axis 0), whatever thread filled each chunk.
-    return (lse_parts.sum() / n, W_parts.sum(axis=0) / n, M1_parts.sum(axis=0) / n,
-            M2_parts.sum(axis=0) / n)
+    return lse_parts.sum(), W_parts.sum(axis=0), M1_parts.sum(axis=0), M2_parts.sum(axis=0)
 
 
 @kernel

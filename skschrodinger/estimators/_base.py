@@ -39,17 +39,39 @@ from .._numerics import common_scale
 from .._threads import single_threaded_blas
 from .._validation import (
     check_not_annotated_data,
+    check_positive_total,
+    check_sample_weight,
     check_scalar_time,
     check_snapshot_times,
     format_times,
     match_snapshot_times,
+    normalise_weights,
     outside_time_range,
     split_snapshots,
 )
 from ..metrics import make_bridge_scorer
+from ._cells import CellTransitionsMixin
 
 PREDICTION_MEMORY = 64 * 2**20
 """Bytes of temporaries a prediction may allocate at once: rows are processed in chunks."""
+
+
+def log_weights(weights, n):
+    """log w of the weights normalised to sum to one (-inf where zero); log(1/n) for None."""
+    if weights is None:
+        return np.full(n, -np.log(n))
+    with np.errstate(divide="ignore"):
+        return np.log(normalise_weights(weights))
+
+
+def row_sampler(weights, n, rng):
+    """A function drawing row indices with replacement: uniformly, or by ``weights``."""
+    if weights is None:
+        return lambda size: rng.randint(n, size=size)
+    cumulative = np.cumsum(weights)
+    return lambda size: np.minimum(
+        np.searchsorted(cumulative, rng.random_sample(size) * cumulative[-1], side="right"),
+        n - 1)
 
 
 def iteration_counts(per_link):
@@ -81,6 +103,10 @@ class BridgeLink(metaclass=ABCMeta):
     def drift(self, X, s):
         """SB drift at local time 0 <= s < 1, per unit local time."""
         raise NotImplementedError(f"{type(self).__name__} has no closed-form drift.")
+
+    def growth(self, X):
+        """Mass at the link's end per unit mass at x: 1 for a balanced bridge."""
+        return np.ones(X.shape[0])
 
     def temporary_bytes_per_row(self, n_features):
         """Bytes of temporaries a prediction allocates per input row (sets the chunk size)."""
@@ -128,6 +154,10 @@ class StandardisedLink(BridgeLink):
         """One draw of X_1 ~ pi(. | x), through the standardised link."""
         return self.target_mean + self.scale * self.link.sample(self.standardise(X), rng)
 
+    def growth(self, X):
+        """The inner link's growth at x' (a ratio of masses: no change of units)."""
+        return self.link.growth(self.standardise(X))
+
     def drift(self, X, s):
         """(target_mean - source_mean) + scale g'(x'_s, s), per unit local time."""
         return (self.target_mean - self.source_mean
@@ -137,21 +167,54 @@ class StandardisedLink(BridgeLink):
         return self.link.temporary_bytes_per_row(n_features) + 8 * 2 * n_features
 
 
-def standardisation(source, target):
+def weighted_moments(X, weights=None):
+    """Mean and per-feature variance of the rows of X under row weights summing to one (None:
+    uniform)."""
+    if weights is None:
+        return X.mean(axis=0), X.var(axis=0)
+    # Around the plain mean first, so that data far from the origin loses no digits.
+    centre = X.mean(axis=0)
+    deviations = X - centre
+    shift = weights @ deviations
+    return centre + shift, weights @ (deviations - shift) ** 2
+
+
+def aggregate_rows(X, weights=None):
+    """The distinct rows of X in lexicographic order, each with the total weight of its copies.
+
+    Rows of zero weight are dropped; the weights are normalised to sum to
+    one. The weighted empirical measure is the same, but its representation
+    no longer depends on the order of the rows, nor on whether a point is
+    repeated k times or given k times the weight: a fit on it treats all of
+    these exactly alike.
+
+    Returns
+    -------
+    rows : ndarray of shape (n_distinct, d)
+    weights : ndarray of shape (n_distinct,)
+    """
+    rows, inverse = np.unique(X, axis=0, return_inverse=True)
+    totals = np.bincount(inverse.ravel(), weights=weights, minlength=rows.shape[0])
+    keep = totals > 0
+    return np.ascontiguousarray(rows[keep]), normalise_weights(totals[keep])
+
+def standardisation(source, target, source_weights=None, target_weights=None):
     """Means of the two samples and their pooled scale: the root mean per-feature variance.
 
-    The scale is 1 when both samples are constant. Translating the data moves
+    Means and variances are weighted by the row weights (None: uniform). The
+    scale is 1 when both samples are constant. Translating the data moves
     the means only; scaling it by s scales the scale by s. Extreme magnitudes
     are divided by a power of two first, so the squares cannot overflow.
     """
     factor = common_scale(source, target)
-    source, target = source / factor, target / factor
-    source_mean, target_mean = source.mean(axis=0), target.mean(axis=0)
-    scale = np.sqrt(0.5 * (source.var(axis=0).mean() + target.var(axis=0).mean()))
+    source_mean, source_var = weighted_moments(source / factor, source_weights)
+    target_mean, target_var = weighted_moments(target / factor, target_weights)
+    scale = np.sqrt(0.5 * (source_var.mean() + target_var.mean()))
     return factor * source_mean, factor * target_mean, float(factor * scale) if scale > 0 else 1.0
 
 
-class BaseBridge(OneToOneFeatureMixin, TransformerMixin, BaseEstimator, metaclass=ABCMeta):
+class BaseBridge(CellTransitionsMixin, OneToOneFeatureMixin, TransformerMixin, BaseEstimator,
+                 metaclass=ABCMeta):
     """Base class of the Schrödinger-bridge transport estimators: the prediction API.
 
     Fitted attributes shared by all subclasses (iterative estimators add
@@ -343,6 +406,38 @@ class BaseBridge(OneToOneFeatureMixin, TransformerMixin, BaseEstimator, metaclas
                 result[rows] = self._check_finite(velocity, "drift")
         return result
 
+    def growth_rate(self, X, *, start_time=None):
+        """Mass at the next snapshot per unit mass at x: the growth of cells over one link.
+
+        For an unbalanced bridge (``tau_a`` set) this is
+        exp(-f(x) / tau_a), f the source potential of the link from
+        ``start_time`` extended to any x; the plan's row of a fitted cell has
+        mass a_i times its growth. For a balanced bridge it is 1 everywhere.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Cells at ``start_time``.
+        start_time : float, default=None
+            A fitted snapshot time other than the last; None is t_0.
+
+        Returns
+        -------
+        growth : ndarray of shape (n_samples,)
+        """
+        X = self._validate_points(X)
+        index = self._check_start_time(start_time)
+        if index == len(self.links_):
+            raise ValueError(f"start_time must be a fitted snapshot time before the last, "
+                             f"{self.times_[-1]:g}: the growth is over the link that starts "
+                             "there.")
+        result = np.empty(X.shape[0])
+        with self._prediction_context():
+            for rows in self._chunks(*X.shape):
+                growth = self.links_[index].growth(X[rows].astype(np.float64))
+                result[rows] = self._check_finite(growth, "growth_rate")
+        return result
+
     def _check_start_time(self, start_time):
         """Index in ``times_`` of the fitted snapshot time the paths start from."""
         if start_time is None:
@@ -530,16 +625,21 @@ class SnapshotBridge(BaseBridge):
     """
 
     @abstractmethod
-    def _fit_links(self, snapshots, link_epsilons, rng, generative):
+    def _fit_links(self, snapshots, link_epsilons, rng, generative, weights):
         """Fit one link per pair of consecutive snapshots.
 
-        Returns the links in order and a dict of the estimator's own fitted
-        attributes (``n_iter_``, ``converged_``, ...), which ``fit`` sets
-        together with the shared ones once everything has succeeded.
+        ``weights[i]`` holds the non-negative weights of the rows of
+        ``snapshots[i]`` (their total is positive; only their ratios
+        matter), or is None where they are uniform (always for the
+        generative source, and for every snapshot when ``fit`` got no
+        ``sample_weight``). Returns the links in order and a dict of the
+        estimator's own fitted attributes (``n_iter_``, ``converged_``, ...),
+        which ``fit`` sets together with the shared ones once everything has
+        succeeded.
         """
 
     @all_or_nothing
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Fit the bridge(s) between the snapshots of X.
 
         Parameters
@@ -550,6 +650,12 @@ class SnapshotBridge(BaseBridge):
             Snapshot time of each row. Two distinct times give one bridge,
             more give a chain of bridges between consecutive snapshots. None
             fits a generative model from N(0, I) (time 0) to X (time 1).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each row within its snapshot: each
+            snapshot is the weighted empirical measure of its rows, the
+            weights normalised to sum to one per snapshot (so only their
+            ratios within a snapshot matter, and integer weights act as
+            repeated rows). None weighs the rows of a snapshot equally.
 
         Returns
         -------
@@ -559,17 +665,19 @@ class SnapshotBridge(BaseBridge):
         self._validate_params()
         check_not_annotated_data(X, "X")
         X = validate_data(self, X, reset=True, dtype=np.float64, ensure_min_samples=2)
+        sample_weight = check_sample_weight(sample_weight, X.shape[0])
         rng = check_random_state(self.random_state)
         if y is None:
             times = np.array([0.0, 1.0])
             noise = rng.standard_normal(X.shape)
             snapshots = [noise, np.ascontiguousarray(X)]
+            weights = [None, None if sample_weight is None else check_positive_total(sample_weight)]
         else:
             y = check_snapshot_times(y, X.shape[0])
-            times, snapshots = split_snapshots(X, y)
+            times, snapshots, weights = split_snapshots(X, y, sample_weight)
         link_epsilons = self.epsilon * np.diff(times) / (times[-1] - times[0])
         with self._kernel_threads():
-            links, fitted = self._fit_links(snapshots, link_epsilons, rng, y is None)
+            links, fitted = self._fit_links(snapshots, link_epsilons, rng, y is None, weights)
         self.generative_ = y is None
         self.times_ = times
         self.link_epsilons_ = link_epsilons
@@ -580,7 +688,7 @@ class SnapshotBridge(BaseBridge):
         return self
 
     # --------------------------------------------------------------- scoring
-    def score(self, X, y=None):
+    def score(self, X, y=None, sample_weight=None):
         """Minus the energy distance between predicted and held-out snapshots.
 
         With snapshot times s_0 < s_1 < ... in ``y``, one bridge path starts
@@ -604,10 +712,13 @@ class SnapshotBridge(BaseBridge):
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,), default=None
             Snapshot times; None only in generative mode.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows: each path weighs as its starting row, and
+            the energy distances compare the weighted samples.
 
         Returns
         -------
         score : float
         """
         check_is_fitted(self, "links_")
-        return make_bridge_scorer(random_state=SCORE_SEED)(self, X, y)
+        return make_bridge_scorer(random_state=SCORE_SEED)(self, X, y, sample_weight)

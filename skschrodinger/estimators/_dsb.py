@@ -31,8 +31,9 @@ from sklearn.neighbors import KNeighborsRegressor
 from sklearn.utils import get_tags
 
 from .._sklearn_compat import HasMethods, Interval, StrOptions
+from .._validation import normalise_weights
 from ..metrics import energy_distance
-from ._base import BridgeLink, SnapshotBridge, iteration_counts
+from ._base import BridgeLink, SnapshotBridge, iteration_counts, row_sampler
 
 DEFAULT_NEIGHBOURS = 8
 """k of the default regressor, KNeighborsRegressor(k) (see ``default_regressor``)."""
@@ -304,9 +305,11 @@ class DSBTransport(SnapshotBridge):
         single output are wrapped in ``MultiOutputRegressor``.
     n_trajectories : int, default=None
         Chains simulated per half-step, started from points drawn with
-        replacement from the snapshot (fresh at each half-step); None
-        starts one chain from every sample point. In generative mode the
-        forward chains always start from fresh N(0, I) draws.
+        replacement from the snapshot (fresh at each half-step, by weight
+        when ``fit`` has a ``sample_weight``); None starts one chain from
+        every sample point (or, with weights, as many chains from points
+        drawn by weight). In generative mode the forward chains always
+        start from fresh N(0, I) draws.
     time_encoding : {"per_step", "feature"}, default="per_step"
         One regressor per step, or one regressor with the time as an extra
         feature. Per step is the default: a per-step linear model represents
@@ -381,43 +384,53 @@ class DSBTransport(SnapshotBridge):
         self.random_state = random_state
         self.verbose = verbose
 
-    def _starts(self, sample, rng, fresh_noise):
-        """Starting points of one half-step's chains."""
+    def _starts(self, sample, weights, rng, fresh_noise):
+        """Starting points of one half-step's chains: drawn by weight when the rows have weights.
+
+        Chains started from points resampled by their weights make every later
+        regression an ordinary (unweighted) one, so any regressor serves.
+        """
         size = sample.shape[0] if self.n_trajectories is None else self.n_trajectories
         if fresh_noise:
             return rng.standard_normal((size, sample.shape[1]))
-        if self.n_trajectories is None:
+        if self.n_trajectories is None and weights is None:
             return sample
-        return sample[rng.randint(0, sample.shape[0], size=size)]
+        return sample[row_sampler(weights, sample.shape[0], rng)(size)]
 
     def _models(self):
         return _StepModels(self.regressor, self.n_steps, self.time_encoding, self.n_jobs)
 
     @staticmethod
-    def _distance(endpoints, target, rng):
-        """Energy distance on at most DIAGNOSTIC_POINTS points per side."""
-        def subsample(points):
+    def _distance(endpoints, target, target_weights, rng):
+        """Energy distance on at most DIAGNOSTIC_POINTS points per side (target rows by weight)."""
+        def subsample(points, weights=None):
             if points.shape[0] <= DIAGNOSTIC_POINTS:
-                return points
-            return points[rng.choice(points.shape[0], DIAGNOSTIC_POINTS, replace=False)]
-        return energy_distance(subsample(endpoints), subsample(target))
+                return points, weights
+            return points[rng.choice(points.shape[0], DIAGNOSTIC_POINTS,
+                                     replace=weights is None, p=weights)], None
+        target_weights = None if target_weights is None else normalise_weights(target_weights)
+        target, target_weights = subsample(target, target_weights)
+        return energy_distance(subsample(endpoints)[0], target, weights_Y=target_weights)
 
-    def _fit_links(self, snapshots, link_epsilons, rng, generative):
+    def _fit_links(self, snapshots, link_epsilons, rng, generative, weights):
         links, losses, distances = [], np.zeros((len(link_epsilons), self.n_ipf)), []
         for index, epsilon in enumerate(link_epsilons):
             source, target = snapshots[index], snapshots[index + 1]
+            source_weights, target_weights = weights[index], weights[index + 1]
             fresh_noise = generative and index == 0
             scale = np.sqrt(epsilon / self.n_steps)
             forward, backward = _Reference(self.n_steps), None
             link_distances = []
             for iteration in range(self.n_ipf):
-                states, applied = _simulate(forward, self._starts(source, rng, fresh_noise),
-                                            scale, rng, backward=False)
-                link_distances.append(self._distance(states[-1], target, rng))
+                states, applied = _simulate(
+                    forward, self._starts(source, source_weights, rng, fresh_noise), scale, rng,
+                    backward=False)
+                link_distances.append(self._distance(states[-1], target, target_weights, rng))
                 backward = self._models().fit(
                     *_reversal_targets(forward, states, applied, backward=False), rng)
-                states, applied = _simulate(backward, self._starts(target, rng, False), scale,
-                                            rng, backward=True)
+                states, applied = _simulate(
+                    backward, self._starts(target, target_weights, rng, False), scale, rng,
+                    backward=True)
                 inputs, residuals = _reversal_targets(backward, states, applied, backward=True)
                 forward = self._models().fit(inputs, residuals, rng)
                 losses[index, iteration] = forward.mean_squared_error(inputs, residuals)
@@ -425,9 +438,9 @@ class DSBTransport(SnapshotBridge):
                     f"IPF {iteration + 1}/{self.n_ipf}: mean-matching MSE "
                     f"{losses[index, iteration]:.4g}, terminal energy distance before it "
                     f"{link_distances[-1]:.4g}", link=index)
-            states, _ = _simulate(forward, self._starts(source, rng, fresh_noise), scale, rng,
-                                  backward=False)
-            link_distances.append(self._distance(states[-1], target, rng))
+            states, _ = _simulate(forward, self._starts(source, source_weights, rng, fresh_noise),
+                                  scale, rng, backward=False)
+            link_distances.append(self._distance(states[-1], target, target_weights, rng))
             distances.append(link_distances)
             links.append(DSBLink(epsilon, forward, backward))
         distances = np.array(distances)

@@ -22,11 +22,17 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .._fitting import all_or_nothing
 from .._numerics import row_norms
 from .._sklearn_compat import Interval, StrOptions
-from .._validation import check_not_annotated_data, check_scalar_time
+from .._validation import (
+    check_not_annotated_data,
+    check_positive_total,
+    check_sample_weight,
+    check_scalar_time,
+    normalise_weights,
+)
 from ..entropic_ot import empirical_sinkhorn_symmetric
 from ..gaussian import GaussianTarget
 from ..metrics import energy_distance
-from ._base import BaseBridge, BridgeLink, iteration_counts
+from ._base import BaseBridge, BridgeLink, iteration_counts, log_weights, weighted_moments
 from ._entropic_map import EntropicMapLink
 
 #: Progress lines printed over a fit with ``verbose=1``.
@@ -91,14 +97,14 @@ class FlowStepLink(BridgeLink):
 
     def displacement(self, X):
         """D(x) = c (M(x) - x), its norm capped at ``max_displacement``."""
-        return self._capped(self.coefficient * (self.smoother.mean(X) - X))
+        return self.capped(self.coefficient * (self.smoother.mean(X) - X))
 
     def displacement_and_log_normaliser(self, X):
         """D(x), and log sum_j w_j exp((f_j - ||x - x_j||^2 / 2) / eps) of the smoother at x."""
         mean, log_normaliser = self.smoother.mean_and_log_normaliser(X)
-        return self._capped(self.coefficient * (mean - X)), log_normaliser
+        return self.capped(self.coefficient * (mean - X)), log_normaliser
 
-    def _capped(self, displacement):
+    def capped(self, displacement):
         norms = row_norms(displacement)
         over = norms > self.max_displacement
         displacement[over] *= (self.max_displacement / norms[over])[:, None]
@@ -141,14 +147,18 @@ class _CallableScore:
         return score
 
 
-def _scott_bandwidth(X):
-    """Scott's rule for an isotropic Gaussian kernel: sigma n^(-1 / (d + 4))."""
-    n, d = X.shape
-    spread = np.sqrt(X.var(axis=0).mean())
-    if not spread > 0:
+def _scott_bandwidth(X, weights):
+    """Scott's rule for an isotropic Gaussian kernel: sigma n^(-1 / (d + 4)).
+
+    With weights w (summing to one), sigma is the weighted spread and n the
+    effective sample size 1 / sum w_i^2 (Kish), which is n for equal weights.
+    """
+    d = X.shape[1]
+    spread = np.sqrt(weighted_moments(X, weights)[1].mean())
+    if not (spread > 0 and np.ptp(X, axis=0).any()):
         raise ValueError("The particles have no spread, so Scott's rule gives a zero "
                          "bandwidth; pass bandwidth explicitly.")
-    return spread * n ** (-1.0 / (d + 4))
+    return spread * (1.0 / (weights @ weights)) ** (-1.0 / (d + 4))
 
 
 class _BridgeScheme:
@@ -163,9 +173,9 @@ class _BridgeScheme:
     splits_target = True  # the target term is added explicitly
     needs_target_density = False
 
-    def log_weights(self, X, target, uniform):
-        """log w_j of the particles in the step's smoother."""
-        return uniform
+    def log_weights(self, X, target, particle_log_weights):
+        """log w_j of the particles in the step's smoother, from the particles' own weights."""
+        return particle_log_weights
 
     def smoother(self, flow, X, log_weights, step, guess):
         """The step's weighted-mean map M and the Sinkhorn result behind it (or None)."""
@@ -190,8 +200,8 @@ class _SurrogateScheme(_BridgeScheme):
     splits_target = False
     needs_target_density = True
 
-    def log_weights(self, X, target, uniform):
-        log_weights = -target.log_density(X)
+    def log_weights(self, X, target, particle_log_weights):
+        log_weights = particle_log_weights - target.log_density(X)
         log_weights -= np.logaddexp.reduce(log_weights)
         # The solver takes the weights themselves: use exactly those (underflow included).
         with np.errstate(divide="ignore"):
@@ -210,7 +220,8 @@ class _EulerScheme(_BridgeScheme):
     solves_bridges = False
 
     def smoother(self, flow, X, log_weights, step, guess):
-        width = flow.bandwidth if flow.bandwidth is not None else _scott_bandwidth(X)
+        width = (flow.bandwidth if flow.bandwidth is not None
+                 else _scott_bandwidth(X, np.exp(log_weights)))
         return EntropicMapLink(X, log_weights, np.zeros(X.shape[0]), width**2), None
 
     def coefficient(self, step, smoother):
@@ -298,6 +309,9 @@ class IteratedBridgeFlow(BaseBridge):
     step_sizes_ : ndarray of shape (n_steps,)
     particles_ : ndarray of shape (n_steps + 1, n_particles, n_features)
         The particles at every time of ``times_`` (``particles_[0]`` is X).
+    particle_weights_ : ndarray of shape (n_particles,)
+        Their weights (``sample_weight`` normalised; uniform by default),
+        the same at every step.
     links_ : list of BridgeLink
         The step maps.
     n_iter_ : int
@@ -409,7 +423,7 @@ class IteratedBridgeFlow(BaseBridge):
         return steps
 
     @all_or_nothing
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Move the particles X along the flow from time 0 to ``t_max``.
 
         Parameters
@@ -418,6 +432,11 @@ class IteratedBridgeFlow(BaseBridge):
             Particles of rho_0 (their empirical measure starts the flow).
         y : None
             Ignored.
+        sample_weight : array-like of shape (n_particles,), default=None
+            Non-negative weights of the particles (normalised to sum to one):
+            rho_0 is their weighted empirical measure, and each particle
+            keeps its weight along the flow (the gradient flows conserve
+            mass). None weighs them equally.
 
         Returns
         -------
@@ -427,12 +446,15 @@ class IteratedBridgeFlow(BaseBridge):
         self._validate_params()
         check_not_annotated_data(X, "X")
         X = validate_data(self, X, reset=True, dtype=np.float64, ensure_min_samples=2)
+        sample_weight = check_sample_weight(sample_weight, X.shape[0])
+        weights = (np.full(X.shape[0], 1.0 / X.shape[0]) if sample_weight is None
+                   else normalise_weights(check_positive_total(sample_weight)))
         scheme = SCHEMES[self.scheme]
         target = self._resolve_target(X.shape[1], scheme)
         steps = self._step_sizes()
         self._check_euler_step(steps)
         with self._kernel_threads():
-            fitted = self._run_scheme(np.ascontiguousarray(X), steps, target, scheme)
+            fitted = self._run_scheme(np.ascontiguousarray(X), weights, steps, target, scheme)
         times = np.concatenate([[0.0], np.cumsum(steps)])
         times[-1] = self.t_max
         (self.links_, self.particles_, link_n_iter, self.marginal_errors_,
@@ -440,13 +462,14 @@ class IteratedBridgeFlow(BaseBridge):
         for name, value in iteration_counts(link_n_iter).items():
             setattr(self, name, value)
         self.generative_ = False
+        self.particle_weights_ = weights
         self.step_sizes_ = steps
         self.times_ = times
         self.converged_ = bool(np.all(self.marginal_errors_ < self.tol))  # 0 for Euler steps
         self._warn_about_the_fit()
         return self
 
-    def fit_transform(self, X, y=None):
+    def fit_transform(self, X, y=None, sample_weight=None):
         """Fit, and return the particles at ``t_max`` (equal to ``transform(X)``).
 
         Parameters
@@ -454,17 +477,19 @@ class IteratedBridgeFlow(BaseBridge):
         X : array-like of shape (n_particles, n_features)
         y : None
             Ignored.
+        sample_weight : array-like of shape (n_particles,), default=None
+            Weights of the particles, as in :meth:`fit`.
 
         Returns
         -------
         X_new : ndarray of shape (n_particles, n_features)
         """
-        return self.fit(X).particles_[-1].copy()
+        return self.fit(X, sample_weight=sample_weight).particles_[-1].copy()
 
-    def _run_scheme(self, X, steps, target, scheme):
+    def _run_scheme(self, X, weights, steps, target, scheme):
         """Run the scheme from the particles X; return the links and per-step diagnostics."""
         n, d = X.shape
-        uniform = np.full(n, -np.log(n))
+        particle_log_weights = log_weights(weights if weights.min() < weights.max() else None, n)
         particles = np.empty((len(steps) + 1, n, d))
         particles[0] = X
         # Updates per step: Sinkhorn's for the bridge schemes, the one explicit update of Euler.
@@ -476,10 +501,10 @@ class IteratedBridgeFlow(BaseBridge):
         end_times = np.cumsum(steps)
         for k, step in enumerate(steps):
             X = particles[k]  # the links keep views of ``particles``, not copies
-            log_weights = scheme.log_weights(X, target, uniform)
+            step_log_weights = scheme.log_weights(X, target, particle_log_weights)
             guess = (potential if previous_potential is None
                      else 2.0 * potential - previous_potential)
-            smoother, result = scheme.smoother(self, X, log_weights, step, guess)
+            smoother, result = scheme.smoother(self, X, step_log_weights, step, guess)
             if result is not None:
                 previous_potential = potential
                 potential = result.f
@@ -488,10 +513,13 @@ class IteratedBridgeFlow(BaseBridge):
             link = FlowStepLink(smoother, scheme.coefficient(step, smoother), step,
                                 target.score if splitting else None)
             displacement, log_normaliser = link.displacement_and_log_normaliser(X)
-            link.max_displacement = row_norms(displacement).max()
+            # The cap is the displacement of the particles of the measure: one of zero weight
+            # moves as any new point does (its D would point at its nearest neighbour).
+            link.max_displacement = row_norms(displacement[weights > 0]).max()
+            displacement = link.capped(displacement)
             own = smoother.log_weights + smoother.potential / smoother.epsilon
             # A probability: at tiny kernel widths the difference is all rounding, and > 0.
-            self_weights[k] = np.mean(np.exp(np.minimum(own - log_normaliser, 0.0)))
+            self_weights[k] = weights @ np.exp(np.minimum(own - log_normaliser, 0.0))
             with np.errstate(over="ignore", invalid="ignore"):  # checked on the next line
                 particles[k + 1] = link.move(X, displacement)
             if not np.all(np.isfinite(particles[k + 1])):
@@ -558,7 +586,8 @@ class IteratedBridgeFlow(BaseBridge):
             ``transform(X)``.
         n_samples : int, default=None
             With X=None: draw this many of the fitted particles at ``t_max``
-            (with replacement), i.e. from their empirical measure.
+            (with replacement, by their weights), i.e. from their empirical
+            measure.
         random_state : int, RandomState instance or None, default=None
 
         Returns
@@ -575,9 +604,11 @@ class IteratedBridgeFlow(BaseBridge):
                              f"{n_samples!r}.")
         final = self.particles_[-1]
         rng = check_random_state(random_state)
-        return final[rng.randint(0, final.shape[0], size=n_samples)]
+        weights = self.particle_weights_
+        uniform = weights.min() == weights.max()
+        return final[rng.choice(final.shape[0], size=n_samples, p=None if uniform else weights)]
 
-    def score(self, X, y=None):
+    def score(self, X, y=None, sample_weight=None):
         """Negative energy distance between the flow of X and the fitted particles at t_max.
 
         A consistency check of the fitted step maps, not an accuracy measure:
@@ -594,9 +625,14 @@ class IteratedBridgeFlow(BaseBridge):
             Points at time 0.
         y : None
             Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows of X.
 
         Returns
         -------
         score : float
         """
-        return -energy_distance(self.transform(X), self.particles_[-1])
+        moved = self.transform(X)
+        weights = check_sample_weight(sample_weight, moved.shape[0])
+        return -energy_distance(moved, self.particles_[-1], weights_X=weights,
+                                weights_Y=self.particle_weights_)

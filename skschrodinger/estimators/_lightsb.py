@@ -12,17 +12,32 @@ from sklearn.utils.validation import check_is_fitted
 from .._kernels import kernel_threads
 from .._sklearn_compat import Interval, StrOptions
 from .._threads import single_threaded_blas
-from .._validation import check_snapshot_times, format_times
+from .._validation import (
+    check_positive_total,
+    check_sample_weight,
+    check_snapshot_times,
+    format_times,
+    normalise_weights,
+)
 from ..gaussian import GaussianBridge
 from ._base import (
     SCORE_SEED,
     SnapshotBridge,
     StandardisedLink,
+    aggregate_rows,
     iteration_counts,
+    row_sampler,
     standardisation,
+    weighted_moments,
 )
 from ._lightsb_model import MixtureParameterisation, SampleBatch, rescale_epsilon
-from ._solvers import minimize_adam, minimize_lbfgs
+from ._lightsb_unbalanced import (
+    GaussianReference,
+    UnbalancedParameterisation,
+    UnbalancedPotential,
+    initial_marginal,
+)
+from ._solvers import SolverResult, minimize_adam, minimize_lbfgs
 
 DEFAULT_MAX_ITER = {"lbfgs": 1000, "adam": 10_000}
 ANNEAL_START = 10.0
@@ -193,6 +208,9 @@ class LightSBTransport(SnapshotBridge):
         "epsilon": [Interval(Real, 0, None, closed="neither")],
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "covariance_type": [StrOptions({"spherical", "diag", "full"})],
+        "tau_a": [Interval(Real, 0, None, closed="neither"), None],
+        "tau_b": [Interval(Real, 0, None, closed="neither"), None],
+        "n_marginal_components": [Interval(Integral, 1, None, closed="left"), None],
         "solver": [StrOptions({"lbfgs", "adam"})],
         "max_iter": [Interval(Integral, 1, None, closed="left"), None],
         "tol": [Interval(Real, 0, None, closed="left"), None],
@@ -212,6 +230,9 @@ class LightSBTransport(SnapshotBridge):
         epsilon=1.0,
         n_components=10,
         covariance_type="diag",
+        tau_a=None,
+        tau_b=None,
+        n_marginal_components=None,
         solver="lbfgs",
         max_iter=None,
         tol=1e-6,
@@ -228,6 +249,9 @@ class LightSBTransport(SnapshotBridge):
         self.epsilon = epsilon
         self.n_components = n_components
         self.covariance_type = covariance_type
+        self.tau_a = tau_a
+        self.tau_b = tau_b
+        self.n_marginal_components = n_marginal_components
         self.solver = solver
         self.max_iter = max_iter
         self.tol = tol
@@ -253,26 +277,32 @@ class LightSBTransport(SnapshotBridge):
         """
         if not (self.warm_start and hasattr(self, "links_") and len(self.links_) == len(params)):
             return None
-        if not all(link.link.means.shape == (param.n_components, param.n_features)
-                   and link.link.covariance_type == param.covariance_type
-                   for link, param in zip(self.links_, params)):
-            return None
-        return [param.pack(link.link.log_weights, link.link.means, link.link.covariances)
-                for link, param in zip(self.links_, params)]
+        starts = [_packed(param, link.link) for link, param in zip(self.links_, params)]
+        return None if any(start is None for start in starts) else starts
 
-    def _fit_links(self, snapshots, link_epsilons, rng, generative):
-        d = snapshots[0].shape[1]
-        scalings = [standardisation(source, target)
-                    for source, target in zip(snapshots[:-1], snapshots[1:])]
-        params = [MixtureParameterisation(self.n_components, d, self.covariance_type,
-                                          _standardised_epsilon(eps, scale))
-                  for eps, (_, _, scale) in zip(link_epsilons, scalings)]
+    def _fit_links(self, snapshots, link_epsilons, rng, generative, weights):
+        # The fit sees each snapshot as its distinct rows with their total weights: exactly
+        # the same for any order of the rows, and for repeated rows and integer weights.
+        cells = snapshots
+        snapshots, weights = zip(*(aggregate_rows(snapshot, snapshot_weights)
+                                   for snapshot, snapshot_weights in zip(snapshots, weights)))
+        scalings = [standardisation(source, target, source_weights, target_weights)
+                    for source, target, source_weights, target_weights
+                    in zip(snapshots[:-1], snapshots[1:], weights[:-1], weights[1:])]
+        batches, params = [], []
+        for index, (eps, (source_mean, target_mean, scale)) in enumerate(
+                zip(link_epsilons, scalings)):
+            batch = SampleBatch((snapshots[index] - source_mean) / scale,
+                                (snapshots[index + 1] - target_mean) / scale,
+                                weights[index], weights[index + 1])
+            param, batch = self._parameterisation(batch, _standardised_epsilon(eps, scale),
+                                                  (source_mean - target_mean) / scale, scale)
+            batches.append(batch)
+            params.append(param)
         warm = self._warm_start_parameters(params)
         options = FitOptions.from_estimator(self)
         jobs = []
-        for index, (param, (source_mean, target_mean, scale)) in enumerate(zip(params, scalings)):
-            batch = SampleBatch((snapshots[index] - source_mean) / scale,
-                                (snapshots[index + 1] - target_mean) / scale)
+        for index, (param, batch) in enumerate(zip(params, batches)):
             starts = [warm[index]] if warm is not None else [None] * self.n_init
             for start in starts:
                 seed = rng.randint(np.iinfo(np.int32).max)
@@ -294,7 +324,34 @@ class LightSBTransport(SnapshotBridge):
                                      f"{options.max_iter} iterations; increase max_iter or tol.")
         links = [StandardisedLink(param.potential(result.theta), *scaling)
                  for result, param, scaling in zip(kept, params, scalings)]
+        if self._unbalanced:
+            fitted["growth_rates_"] = [link.growth(source) for link, source in zip(links, cells)]
+            fitted["plan_masses_"] = np.array([link.link.mass for link in links])
         return links, fitted
+
+    @property
+    def _unbalanced(self):
+        return self.tau_a is not None or self.tau_b is not None
+
+    def _parameterisation(self, batch, epsilon, shift, scale):
+        """The parameterisation of one link in its fit's coordinates, and its batch.
+
+        Balanced: LightSB's mixture. Unbalanced: the plan's mixture with the
+        marginal's, the penalties divided by scale^2 like epsilon, and the
+        batch completed with the Gaussian reference's offsets of the potentials.
+        """
+        plan = MixtureParameterisation(self.n_components, batch.X.shape[1],
+                                       self.covariance_type, epsilon)
+        if not self._unbalanced:
+            return plan, batch
+        marginal = MixtureParameterisation(self.n_marginal_components or self.n_components,
+                                           batch.X.shape[1], self.covariance_type, 1.0)
+        taus = [np.inf if tau is None else tau / scale / scale for tau in (self.tau_a, self.tau_b)]
+        reference = GaussianReference(batch.X, batch.Y, batch.x_weights, batch.y_weights, shift,
+                                      epsilon)
+        batch = SampleBatch(batch.X, batch.Y, batch.x_weights, batch.y_weights,
+                            reference.source_offsets(batch.X), reference.target_offsets(batch.Y))
+        return UnbalancedParameterisation(plan, marginal, *taus, reference), batch
 
     @property
     def potentials_(self):
@@ -313,7 +370,7 @@ class LightSBTransport(SnapshotBridge):
                 for link in self.links_]
 
     # -------------------------------------------------------------- objective
-    def objective(self, X, y=None):
+    def objective(self, X, y=None, sample_weight=None):
         """Held-out LightSB loss, summed over links (lower is better).
 
         For each link, ``mean_x log c(x) - mean_y log v(y)`` on the rows of X
@@ -324,43 +381,63 @@ class LightSBTransport(SnapshotBridge):
         compares models with different ``n_components`` or ``covariance_type``
         at a fixed ``epsilon`` (not across epsilon); it does not change when
         all the data is translated, or scaled with epsilon. In generative mode
-        the source is a fixed-seed draw of N(0, I).
+        the source is a fixed-seed draw of N(0, I). For an unbalanced model
+        it is the fitted loss (minus the dual of the unbalanced problem,
+        divided by epsilon) on the held-out rows, in the fit's coordinates.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,), default=None
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows within their snapshot (the means become
+            weighted means).
 
         Returns
         -------
         float
         """
         X = self._validate_points(X).astype(np.float64)
+        sample_weight = check_sample_weight(sample_weight, X.shape[0])
         if y is None:
             if not self.generative_:
                 raise ValueError("y (snapshot times) is required for this model.")
             noise = check_random_state(SCORE_SEED).standard_normal(X.shape)
-            snapshots = [noise, X]
+            snapshots = [(noise, None), (X, sample_weight)]
         else:
             y = check_snapshot_times(y, X.shape[0])
-            snapshots = [X[y == t] for t in self.times_]
-            missing = [t for t, rows in zip(self.times_, snapshots) if rows.shape[0] == 0]
+            snapshots = [(X[y == t], None if sample_weight is None else sample_weight[y == t])
+                         for t in self.times_]
+            missing = [t for t, (rows, _) in zip(self.times_, snapshots) if rows.shape[0] == 0]
             if missing:
                 raise ValueError(
                     f"X has no rows at the fitted snapshot time(s) "
                     f"{format_times(missing)}: the objective scores every "
                     "link, so its folds need rows of every fitted snapshot (SnapshotKFold, "
                     "not LeaveOneSnapshotOut).")
+        snapshots = [(rows, None if weights is None
+                      else normalise_weights(check_positive_total(weights)))
+                     for rows, weights in snapshots]
         total = 0.0
         with self._kernel_threads():
             for link, source, target in zip(self.links_, snapshots[:-1], snapshots[1:]):
-                source_mean, target_mean, scale = standardisation(source, target)
-                held_out = link.link.affine((link.source_mean - source_mean) / scale,
-                                            (link.target_mean - target_mean) / scale,
-                                            link.scale / scale)
-                total += (held_out.log_normaliser((source - source_mean) / scale).mean()
-                          - held_out.log_potential((target - target_mean) / scale).mean())
+                total += _held_out_loss(link, *source, *target)
         return float(total)
+
+
+def _held_out_loss(link, source, source_weights, target, target_weights):
+    """One link's loss on held-out snapshots (row weights summing to one, or None)."""
+    if isinstance(link.link, UnbalancedPotential):
+        return link.link.loss(link.standardise(source), source_weights,
+                              link.standardise(target, 1.0), target_weights)
+    source_mean, target_mean, scale = standardisation(source, target, source_weights,
+                                                      target_weights)
+    held_out = link.link.affine((link.source_mean - source_mean) / scale,
+                                (link.target_mean - target_mean) / scale, link.scale / scale)
+    return (np.average(held_out.log_normaliser((source - source_mean) / scale),
+                       weights=source_weights)
+            - np.average(held_out.log_potential((target - target_mean) / scale),
+                         weights=target_weights))
 
 
 def _standardised_epsilon(epsilon, scale):
@@ -388,17 +465,62 @@ def _fit_restart(param, batch, start, seed, options, prefix):
     blas_limit = (nullcontext() if param.covariance_type == "full"
                   else single_threaded_blas())
     with blas_limit, kernel_threads(options.n_jobs):
-        if start is None and options.init == "annealed":
-            start = _annealed_start(param, batch, rng, options, prefix)
-        elif start is None:
-            start = _initial_parameters(param, batch.Y, options.init_scale, rng)
-        result = _minimise(param, batch, start, rng, options, prefix)
+        if start is not None:
+            result = _minimise(param, batch, start, rng, options, prefix)
+        elif isinstance(param, UnbalancedParameterisation):
+            result = _unbalanced_fit(param, batch, rng, options, prefix)
+        else:
+            result = _minimise(param, batch, _balanced_start(param, batch, rng, options, prefix),
+                               rng, options, prefix)
         return param.loss_and_gradient(result.theta, batch)[0], result
+
+
+def _balanced_start(param, batch, rng, options, prefix):
+    """The start of a balanced fit, by ``options.init``."""
+    if options.init == "annealed":
+        return _annealed_start(param, batch, rng, options, prefix)
+    return _initial_parameters(param, batch, options.init_scale, rng)
+
+
+def _unbalanced_fit(param, batch, rng, options, prefix):
+    """The unbalanced fit of one link from the balanced one, as the published recipe starts.
+
+    The balanced LightSB fit gives the plan's mixture (the tau -> inf
+    solution); the marginal's starts as a mixture at source points of total
+    mass 1; then the unbalanced loss is minimised over both. ``n_iter``
+    counts the iterations of both stages; ``loss_curve`` is the unbalanced
+    one's.
+    """
+    plan = param.plan
+    balanced = _minimise(plan, batch, _balanced_start(plan, batch, rng, options, prefix), rng,
+                         options, prefix + "[balanced start] ")
+    marginal = initial_marginal(batch, param.marginal.n_components, plan.covariance_type, rng,
+                                draw_distinct_rows)
+    start = param.levelled(np.concatenate([balanced.theta, param.marginal.pack(*marginal)]),
+                           batch)
+    result = _minimise(param, batch, start, rng, options, prefix)
+    return SolverResult(result.theta, balanced.n_iter + result.n_iter,
+                        balanced.converged and result.converged, result.loss_curve)
+
+
+def _packed(param, potential):
+    """theta of a fitted link's potential for ``param``, or None if they do not match."""
+    if isinstance(param, UnbalancedParameterisation):
+        if not isinstance(potential, UnbalancedPotential):
+            return None
+        plan, marginal = _packed(param.plan, potential), _packed(param.marginal,
+                                                                  potential.marginal)
+        return None if plan is None or marginal is None else np.concatenate([plan, marginal])
+    if (potential.means.shape != (param.n_components, param.n_features)
+            or potential.covariance_type != param.covariance_type):
+        return None
+    return param.pack(potential.log_weights, potential.means, potential.covariances)
 
 
 def _annealing_ladder(batch, epsilon):
     """Decreasing epsilons above ``epsilon`` from which ``init="annealed"`` descends."""
-    scale = max(batch.X.var(axis=0).mean(), batch.Y.var(axis=0).mean())
+    scale = max(weighted_moments(batch.X, batch.x_weights)[1].mean(),
+                weighted_moments(batch.Y, batch.y_weights)[1].mean())
     ladder = []
     current = ANNEAL_START * scale
     while current > epsilon * ANNEAL_FACTOR ** 0.5:
@@ -440,20 +562,20 @@ def _gaussian_bridge_parameters(batch, n_components, covariance_type, epsilon, r
     diagonal, or mean eigenvalue, for "diag"/"spherical"); the r_k are
     spread around r towards random target samples to break the symmetry.
     """
-    X, Y = batch.X, batch.Y
-    d = X.shape[1]
+    d = batch.X.shape[1]
 
-    def moments(Z):
-        cov = np.atleast_2d(np.cov(Z.T))
-        return Z.mean(axis=0), cov + 1e-6 * (np.trace(cov) / d + 1e-12) * np.eye(d)
+    def moments(Z, weights):
+        cov = np.atleast_2d(np.cov(Z.T, aweights=weights, bias=True))
+        return weights @ Z, cov + 1e-6 * (np.trace(cov) / d + 1e-12) * np.eye(d)
 
-    bridge = GaussianBridge(*moments(X), *moments(Y), epsilon)
+    target_mean, target_cov = moments(batch.Y, batch.y_weights)
+    bridge = GaussianBridge(*moments(batch.X, batch.x_weights), target_mean, target_cov, epsilon)
     S = 0.5 * (bridge.slope + bridge.slope.T)
     values, vectors = np.linalg.eigh(S)
     S = (vectors * np.clip(values, 1e-3, None)) @ vectors.T
     intercept = bridge.mean1 - bridge.mean0 @ S
-    targets = Y[rng.choice(Y.shape[0], size=n_components, replace=n_components > Y.shape[0])]
-    means = intercept + ANNEAL_SPREAD * (targets - Y.mean(axis=0))
+    targets = draw_distinct_rows(batch.Y, batch.y_weights, n_components, rng)
+    means = intercept + ANNEAL_SPREAD * (targets - target_mean)
     covariances = {
         "spherical": np.full(n_components, np.diag(S).mean()),
         "diag": np.tile(np.diag(S), (n_components, 1)),
@@ -469,10 +591,11 @@ def _minimise(param, batch, start, rng, options, prefix):
             lambda theta: param.loss_and_gradient(theta, batch), start, bounds=param.bounds(),
             max_iter=options.max_iter, tol=options.tol, verbose=options.verbose, prefix=prefix)
     n, m, batch_size = batch.X.shape[0], batch.Y.shape[0], options.batch_size
+    draw_source = row_sampler(batch.x_weights, n, rng)
+    draw_target = row_sampler(batch.y_weights, m, rng)
 
     def draw_batch():
-        return SampleBatch(batch.X[rng.randint(n, size=batch_size)],
-                           batch.Y[rng.randint(m, size=batch_size)])
+        return batch.rows(draw_source(batch_size), draw_target(batch_size))
 
     return minimize_adam(
         param.loss_and_gradient, start, draw_batch, bounds=param.bounds(),
@@ -481,13 +604,30 @@ def _minimise(param, batch, start, rng, options, prefix):
         prefix=prefix)
 
 
-def _initial_parameters(param, Y, init_scale, rng):
-    """Published initialisation: alpha uniform, r_k random targets, S_k = init_scale I."""
+def _initial_parameters(param, batch, init_scale, rng):
+    """Published initialisation: alpha uniform, r_k random targets, S_k = init_scale I.
+
+    The targets are distinct points drawn by weight (:func:`draw_distinct_rows`).
+    """
     K, d = param.n_components, param.n_features
-    rows = rng.choice(Y.shape[0], size=K, replace=K > Y.shape[0])
     covariances = {
         "spherical": np.full(K, init_scale),
         "diag": np.full((K, d), init_scale),
         "full": np.tile(init_scale * np.eye(d), (K, 1, 1)),
     }[param.covariance_type]
-    return param.pack(np.full(K, -np.log(K)), Y[rows], covariances)
+    return param.pack(np.full(K, -np.log(K)), draw_distinct_rows(batch.Y, batch.y_weights, K, rng),
+                      covariances)
+
+
+def draw_distinct_rows(Y, weights, size, rng):
+    """``size`` rows of Y drawn with probabilities ``weights``, distinct while there are enough.
+
+    Y holds distinct rows in a canonical order (:func:`aggregate_rows`), so
+    the draw does not depend on the order of the data's rows, and repeating a
+    row k times draws exactly as giving it k times the weight. Without
+    replacement (components started at the same point would stay
+    identical), then with replacement once the rows are used up.
+    """
+    first = rng.choice(Y.shape[0], size=min(size, Y.shape[0]), replace=False, p=weights)
+    rest = rng.choice(Y.shape[0], size=size - first.shape[0], p=weights)
+    return Y[np.concatenate([first, rest])]

@@ -298,13 +298,73 @@ class MixtureParameterisation:
             self.epsilon,
         )
 
-    # -- loss --------------------------------------------------------------------
-    def loss_and_gradient(self, theta, batch):
-        """L(theta) = mean_x log c(x) - mean_y log v(y) and its gradient.
+    # -- loss ----------------------------------------------------------------------
+    def _chain(self, theta, g_alpha, g_r, g_S):
+        """The gradient in theta from the gradient in (log alpha, r, S)."""
+        factor = self.unpack(theta)[2]
+        if self.covariance_type == "full":
+            g_L = 2.0 * g_S @ factor
+            g_cov = g_L[:, self._tril[0], self._tril[1]]
+            g_cov[:, self._diag_in_tril] *= factor[:, self._tril[0], self._tril[1]][
+                :, self._diag_in_tril]
+        else:
+            g_cov = g_S * np.broadcast_to(factor.reshape(self.n_components, -1),
+                                          (self.n_components, self.n_features))
+            if self.covariance_type == "spherical":
+                g_cov = g_cov.sum(axis=1)
+        return np.concatenate([g_alpha / self.epsilon, np.ravel(g_r), np.ravel(g_cov)])
 
-        With responsibilities w_k(x) (plan weights) and gamma_k(y) (posterior
-        of v), and E_w, E_gamma the weighted sample means, the gradient in
-        (log alpha, r, S) is::
+    def _diagonal(self, theta):
+        """(log alpha, r, S as a (K, d) array of diagonals) for "spherical" and "diag"."""
+        log_weights, means, factor = self.unpack(theta)
+        return log_weights, means, np.broadcast_to(factor.reshape(self.n_components, -1),
+                                                   (self.n_components, self.n_features))
+
+    def normaliser_rows(self, theta, X):
+        """log c(x) = log sum_k alpha_k exp((x^T S_k x + 2 r_k^T x) / (2 eps)) for each row."""
+        if self.covariance_type == "full":
+            log_weights, means, L = self.unpack(theta)
+            return log_softmax_rows(_full_plan_logits(X, log_weights, means,
+                                                      L @ L.transpose(0, 2, 1), self.epsilon))[0]
+        log_weights, means, S = self._diagonal(theta)
+        return diagonal_quadratic_log_softmax(X, S / (2.0 * self.epsilon), means / self.epsilon,
+                                              log_weights)[0]
+
+    def density_rows(self, theta, Y):
+        """log v(y) = log sum_k alpha_k N(y | r_k, eps S_k) for each row."""
+        if self.covariance_type == "full":
+            log_weights, means, L = self.unpack(theta)
+            return log_softmax_rows(_full_potential_logits(Y, log_weights, means, L,
+                                                           self.epsilon))[0]
+        log_weights, means, S = self._diagonal(theta)
+        return diagonal_quadratic_log_softmax(Y, *_diagonal_potential_coefficients(
+            log_weights, means, S, self.epsilon))[0]
+
+    def normaliser_gradient(self, theta, X, weights):
+        """sum_i p_i log c(x_i) and its gradient in theta, for row weights p."""
+        if self.covariance_type == "full":
+            log_weights, means, L = self.unpack(theta)
+            terms = _full_normaliser_terms(log_weights, means, L @ L.transpose(0, 2, 1), X,
+                                           weights, self.epsilon)
+        else:
+            terms = _diagonal_normaliser_terms(*self._diagonal(theta), X, weights, self.epsilon)
+        return terms[0], self._chain(theta, *terms[1:])
+
+    def density_gradient(self, theta, Y, weights):
+        """sum_j q_j log v(y_j) and its gradient in theta, for row weights q."""
+        if self.covariance_type == "full":
+            terms = _full_density_terms(*self.unpack(theta), Y, weights, self.epsilon)
+        else:
+            terms = _diagonal_density_terms(*self._diagonal(theta), Y, weights, self.epsilon)
+        return terms[0], self._chain(theta, *terms[1:])
+
+    def loss_and_gradient(self, theta, batch):
+        """L(theta) = sum_i a_i log c(x_i) - sum_j b_j log v(y_j) and its gradient.
+
+        With the row weights a, b of the batch (1/n and 1/m unless the fit
+        was weighted), responsibilities w_k(x) (plan weights) and gamma_k(y)
+        (posterior of v), and E_w, E_gamma the weighted sums, the gradient
+        in (log alpha, r, S) is::
 
             dL/dlog alpha_k = E_x[w_k] - E_y[gamma_k]
             dL/dr_k = E_x[w_k x] / eps - S_k^{-1} E_y[gamma_k (y - r_k)] / eps
@@ -318,37 +378,62 @@ class MixtureParameterisation:
         ----------
         theta : ndarray
         batch : SampleBatch
-            Source sample X and target sample Y.
+            Source sample X and target sample Y with their row weights.
 
         Returns
         -------
         loss : float
         gradient : ndarray of the shape of theta
         """
-        log_weights, means, factor = self.unpack(theta)
-        epsilon = self.epsilon
-        if self.covariance_type == "full":
-            loss, g_alpha, g_r, g_S = _full_loss_terms(log_weights, means, factor, batch, epsilon)
-            g_L = 2.0 * g_S @ factor
-            g_cov = g_L[:, self._tril[0], self._tril[1]]
-            g_cov[:, self._diag_in_tril] *= factor[:, self._tril[0], self._tril[1]][
-                :, self._diag_in_tril]
-        else:
-            S = np.broadcast_to(factor.reshape(self.n_components, -1),
-                                (self.n_components, self.n_features))
-            loss, g_alpha, g_r, g_S = _diagonal_loss_terms(log_weights, means, S, batch, epsilon)
-            g_cov = g_S * S
-            if self.covariance_type == "spherical":
-                g_cov = g_cov.sum(axis=1)
-        return loss, np.concatenate([g_alpha / epsilon, np.ravel(g_r), np.ravel(g_cov)])
+        with np.errstate(over="ignore", invalid="ignore"):
+            normaliser, g_normaliser = self.normaliser_gradient(theta, batch.X, batch.x_weights)
+            density, g_density = self.density_gradient(theta, batch.Y, batch.y_weights)
+        return finite_or_infinite(normaliser - density, g_normaliser - g_density)
+
+
+def finite_or_infinite(loss, gradient):
+    """(loss, gradient), or (inf, 0) where either left the double range.
+
+    Near a degenerate full S_k (the bounds limit its determinant, not its
+    condition number) the gradient can overflow although the loss does not;
+    an infinite loss makes the line search step back instead of following a
+    non-finite direction.
+    """
+    if np.isfinite(loss) and np.all(np.isfinite(gradient)):
+        return loss, gradient
+    return np.inf, np.zeros_like(gradient)
 
 
 class SampleBatch:
-    """Source sample X and target sample Y of one link, as contiguous float64."""
+    """The samples of one link: source X and target Y with their row weights, float64.
 
-    def __init__(self, X, Y):
+    Parameters
+    ----------
+    X : ndarray of shape (n, d)
+    Y : ndarray of shape (m, d)
+    x_weights, y_weights : ndarray of shape (n,) and (m,), default=None
+        Row weights summing to one; None is uniform.
+    x_offsets, y_offsets : ndarray of shape (n,) and (m,), default=None
+        Fixed terms of the unbalanced dual potentials at each row (see
+        :class:`UnbalancedParameterisation`); None is zero.
+    """
+
+    def __init__(self, X, Y, x_weights=None, y_weights=None, x_offsets=None, y_offsets=None):
         self.X = np.ascontiguousarray(X, dtype=np.float64)
         self.Y = np.ascontiguousarray(Y, dtype=np.float64)
+        self.x_weights = _uniform_or(x_weights, self.X.shape[0])
+        self.y_weights = _uniform_or(y_weights, self.Y.shape[0])
+        self.x_offsets = np.zeros(self.X.shape[0]) if x_offsets is None else x_offsets
+        self.y_offsets = np.zeros(self.Y.shape[0]) if y_offsets is None else y_offsets
+
+    def rows(self, x_rows, y_rows):
+        """A minibatch of the given rows, each with weight 1 / batch size (rows drawn by weight)."""
+        return SampleBatch(self.X[x_rows], self.Y[y_rows], x_offsets=self.x_offsets[x_rows],
+                           y_offsets=self.y_offsets[y_rows])
+
+
+def _uniform_or(weights, n):
+    return np.full(n, 1.0 / n) if weights is None else np.ascontiguousarray(weights, np.float64)
 
 
 def _diagonal_potential_coefficients(log_weights, means, S, eps):
@@ -381,45 +466,47 @@ def _full_potential_logits(Y, log_weights, means, L, eps):
     return logits
 
 
-def _diagonal_loss_terms(log_weights, means, S, batch, eps):
-    """Loss and gradient in (log alpha, r, S) for diagonal S of shape (K, d)."""
-    lse_c, w_c, m1_c, m2_c = diagonal_quadratic_moments(
-        batch.X, S / (2.0 * eps), means / eps, log_weights)
+def _diagonal_normaliser_terms(log_weights, means, S, X, weights, eps):
+    """sum_i p_i log c(x_i) and its gradient in (log alpha, r, S), diagonal S of shape (K, d)."""
+    lse, W, M1, M2 = diagonal_quadratic_moments(X, S / (2.0 * eps), means / eps, log_weights,
+                                                weights)
+    return lse, W, M1 / eps, M2 / (2.0 * eps)
+
+
+def _diagonal_density_terms(log_weights, means, S, Y, weights, eps):
+    """sum_j q_j log v(y_j) and its gradient in (log alpha, r, S), diagonal S of shape (K, d)."""
+    lse, W, M1, M2 = diagonal_quadratic_moments(
+        Y, *_diagonal_potential_coefficients(log_weights, means, S, eps), weights)
     inv_S = 1.0 / S
-    lse_v, w_v, m1_v, m2_v = diagonal_quadratic_moments(
-        batch.Y, *_diagonal_potential_coefficients(log_weights, means, S, eps))
-    w_v_col = w_v[:, None]
-    centred_sq = m2_v - 2.0 * means * m1_v + w_v_col * means * means
-    g_alpha = w_c - w_v
-    g_r = m1_c / eps - inv_S * (m1_v - w_v_col * means) / eps
-    g_S = m2_c / (2.0 * eps) - inv_S * inv_S * centred_sq / (2.0 * eps) + 0.5 * w_v_col * inv_S
-    return lse_c - lse_v, g_alpha, g_r, g_S
+    W_col = W[:, None]
+    centred_sq = M2 - 2.0 * means * M1 + W_col * means * means
+    return (lse, W, inv_S * (M1 - W_col * means) / eps,
+            inv_S * inv_S * centred_sq / (2.0 * eps) - 0.5 * W_col * inv_S)
 
 
-def _full_loss_terms(log_weights, means, L, batch, eps):
-    """Loss and gradient in (log alpha, r, S) for full S = L L^T of shape (K, d, d)."""
+def _full_normaliser_terms(log_weights, means, S, X, weights, eps):
+    """sum_i p_i log c(x_i) and its gradient in (log alpha, r, S), full S of shape (K, d, d)."""
+    lse, log_resp = log_softmax_rows(_full_plan_logits(X, log_weights, means, S, eps))
+    resp = np.exp(log_resp) * weights[:, None]
+    g_S = np.stack([(X * resp[:, k:k + 1]).T @ X for k in range(means.shape[0])])
+    return weights @ lse, resp.sum(axis=0), resp.T @ X / eps, g_S / (2.0 * eps)
+
+
+def _full_density_terms(log_weights, means, L, Y, weights, eps):
+    """sum_j q_j log v(y_j) and its gradient in (log alpha, r, S), S = L L^T of shape (K, d, d)."""
     K, d = means.shape
-    X, Y = batch.X, batch.Y
-    n, m = X.shape[0], Y.shape[0]
-    S = L @ L.transpose(0, 2, 1)
-    lse_c, log_rc = log_softmax_rows(_full_plan_logits(X, log_weights, means, S, eps))
-    lse_v, log_rv = log_softmax_rows(_full_potential_logits(Y, log_weights, means, L, eps))
-    r_c, r_v = np.exp(log_rc), np.exp(log_rv)
-    w_c, w_v = r_c.mean(axis=0), r_v.mean(axis=0)
-    g_alpha = w_c - w_v
-    g_r = r_c.T @ X / (n * eps)
-    g_S = np.empty((K, d, d))
+    lse, log_resp = log_softmax_rows(_full_potential_logits(Y, log_weights, means, L, eps))
+    resp = np.exp(log_resp) * weights[:, None]
+    W = resp.sum(axis=0)
+    g_r, g_S = np.empty((K, d)), np.empty((K, d, d))
     identity = np.eye(d)
     for k in range(K):
         inv_S = cho_solve((L[k], True), identity)
         centred = Y - means[k]
-        weighted = centred * r_v[:, k:k + 1]
-        g_r[k] -= inv_S @ weighted.sum(axis=0) / (m * eps)
-        second_c = (X * r_c[:, k:k + 1]).T @ X / n
-        second_v = weighted.T @ centred / m
-        g_S[k] = (second_c / (2.0 * eps) - inv_S @ second_v @ inv_S / (2.0 * eps)
-                  + 0.5 * w_v[k] * inv_S)
-    return lse_c.mean() - lse_v.mean(), g_alpha, g_r, g_S
+        weighted = centred * resp[:, k:k + 1]
+        g_r[k] = inv_S @ weighted.sum(axis=0) / eps
+        g_S[k] = inv_S @ (weighted.T @ centred) @ inv_S / (2.0 * eps) - 0.5 * W[k] * inv_S
+    return weights @ lse, W, g_r, g_S
 
 
 def _eigen_view(covariances, covariance_type):

@@ -8,6 +8,7 @@ from sklearn.utils import check_array
 
 from .._sklearn_compat import _safe_indexing
 from .._validation import (
+    check_sample_weight,
     check_snapshot_times,
     format_times,
     match_snapshot_times,
@@ -53,25 +54,36 @@ class BridgeScorer:
         return (f"make_bridge_scorer(metric={self.metric!r}, snapshots={self.snapshots!r}, "
                 f"random_state={self.random_state!r})")
 
-    def __call__(self, estimator, X, y=None):
-        distance = self.metric if callable(self.metric) else DISTANCES[self.metric]
-        if y is None:
-            return -float(distance(*self._generated_and_target(estimator, X)))
+    def __call__(self, estimator, X, y=None, sample_weight=None):
         values = check_array(X, dtype=np.float64)
+        weights = check_sample_weight(sample_weight, values.shape[0])
+        if y is None:
+            generated, target = self._generated_and_target(estimator, values)
+            return -float(self._distance(generated, target, None, weights))
         y = check_snapshot_times(y, values.shape[0])
         start, targets = self._scored_times(estimator, y)
+        starts = np.flatnonzero(y == start)
         # Index X itself (not its array copy) so that DataFrame feature names reach the model.
-        paths = estimator.sample_trajectory(_safe_indexing(X, np.flatnonzero(y == start)),
-                                            times=targets, start_time=start,
-                                            random_state=self.random_state)
-        distances = [distance(paths[:, i], values[y == t]) for i, t in enumerate(targets)]
+        paths = estimator.sample_trajectory(_safe_indexing(X, starts), times=targets,
+                                            start_time=start, random_state=self.random_state)
+        start_weights = None if weights is None else weights[starts]
+        distances = [self._distance(paths[:, i], values[y == t], start_weights,
+                                    None if weights is None else weights[y == t])
+                     for i, t in enumerate(targets)]
         return -float(np.mean(distances))
 
-    def _generated_and_target(self, estimator, X):
+    def _distance(self, predicted, observed, predicted_weights, observed_weights):
+        """The metric between the two samples, with their row weights where there are some."""
+        distance = self.metric if callable(self.metric) else DISTANCES[self.metric]
+        if predicted_weights is None and observed_weights is None:
+            return distance(predicted, observed)
+        return distance(predicted, observed, weights_X=predicted_weights,
+                        weights_Y=observed_weights)
+
+    def _generated_and_target(self, estimator, target):
         if not estimator.generative_:
             raise ValueError("y (snapshot times) is required to score a model fitted "
                              "between snapshots.")
-        target = check_array(X, dtype=np.float64)
         if target.shape[1] != estimator.n_features_in_:
             raise ValueError(f"X has {target.shape[1]} features, but "
                              f"{type(estimator).__name__} is expecting "
@@ -114,14 +126,16 @@ class ObjectiveScorer:
     def __repr__(self):
         return "make_bridge_scorer(metric='objective')"
 
-    def __call__(self, estimator, X, y=None):
+    def __call__(self, estimator, X, y=None, sample_weight=None):
         objective = getattr(estimator, "objective", None)
         if not callable(objective):
             raise ValueError(
                 f"The 'objective' scorer needs an estimator with an objective(X, y) method "
                 f"(LightSBTransport); {type(estimator).__name__} has none."
             )
-        return -float(objective(X, y))
+        if sample_weight is None:
+            return -float(objective(X, y))
+        return -float(objective(X, y, sample_weight=sample_weight))
 
 
 def make_bridge_scorer(metric=DEFAULT_METRIC, *, snapshots="all", random_state=0):
@@ -164,7 +178,9 @@ def make_bridge_scorer(metric=DEFAULT_METRIC, *, snapshots="all", random_state=0
           those: the LightSB paper's number is the U-statistic);
         * "wasserstein2" (:func:`wasserstein2_distance`, POT's exact solver);
         * a callable ``metric(X_pred, X_true)`` returning a distance (lower
-          is better);
+          is better); with ``sample_weight`` it is also given ``weights_X``
+          and ``weights_Y``, the weights of the predictions (those of their
+          starting rows) and of the held-out rows;
         * "objective": the estimator's held-out objective, see above.
     snapshots : {"all", "last"}, default="all"
         "all" scores every snapshot time of the scored rows after the first;
@@ -176,7 +192,10 @@ def make_bridge_scorer(metric=DEFAULT_METRIC, *, snapshots="all", random_state=0
     Returns
     -------
     scorer : callable
-        ``scorer(estimator, X, y=None) -> float``, higher is better.
+        ``scorer(estimator, X, y=None, sample_weight=None) -> float``,
+        higher is better. With ``sample_weight`` (which ``GridSearchCV``
+        passes on from its ``fit``), each prediction weighs as its starting
+        row and the distances compare weighted samples.
 
     Examples
     --------

@@ -1,0 +1,294 @@
+"""Unbalanced entropic OT: the discrete solver and SinkhornBridge, and the light model.
+
+Oracles: POT's ``sinkhorn_unbalanced`` (reg = 2 eps, reg_m = 2 tau,
+reg_type="kl") for the discrete problem; its optimality conditions (row sums
+a exp(-f / tau_a), column sums b exp(-g / tau_b)); the balanced solver as the
+limit tau -> inf (the distance shrinks as 1 / tau); for the light model, its
+analytic gradient against finite differences, LightSB as tau -> inf, and the
+discrete solver on Gaussian snapshots, where both solve the same problem.
+"""
+
+import numpy as np
+import pytest
+
+from skschrodinger import LightSBTransport, SinkhornBridge
+from skschrodinger.entropic_ot import empirical_sinkhorn, entropic_plan
+from skschrodinger.estimators._lightsb_model import MixtureParameterisation, SampleBatch
+from skschrodinger.estimators._lightsb_unbalanced import (
+    GaussianReference,
+    UnbalancedParameterisation,
+    marginal_penalty,
+)
+
+
+def clouds(seed=0, n=120, m=90, d=3):
+    rng = np.random.RandomState(seed)
+    return (rng.randn(n, d), 0.7 * rng.randn(m, d) + 1.5, rng.rand(n) + 0.1, rng.rand(m) + 0.1)
+
+
+def pot_unbalanced(X, Y, a, b, epsilon, tau_a, tau_b):
+    ot = pytest.importorskip("ot", minversion="0.9.5")
+    a, b = a / a.sum(), b / b.sum()
+    plan, log = ot.sinkhorn_unbalanced(a, b, ot.dist(X, Y), 2 * epsilon, (2 * tau_a, 2 * tau_b),
+                                       method="sinkhorn_stabilized", reg_type="kl",
+                                       numItermax=100_000, stopThr=1e-15, log=True)
+    return plan, epsilon * log["logu"], epsilon * log["logv"]
+
+
+# -------------------------------------------------------------- the discrete solver
+@pytest.mark.parametrize("taus", [(1.0, 3.0), (0.3, np.inf), (np.inf, 2.0)],
+                         ids=["both", "source-only", "target-only"])
+def test_unbalanced_sinkhorn_matches_pot(taus):
+    X, Y, a, b = clouds()
+    tau_a, tau_b = taus
+    result = empirical_sinkhorn(X, Y, 0.5, a=a, b=b, tau_a=None if np.isinf(tau_a) else tau_a,
+                                tau_b=None if np.isinf(tau_b) else tau_b, tol=1e-13,
+                                max_iter=10_000)
+    plan_pot, f_pot, g_pot = pot_unbalanced(X, Y, a, b, 0.5, tau_a, tau_b)
+    plan = entropic_plan(X, Y, result.f, result.g, 0.5, a=a, b=b)
+    assert result.converged
+    np.testing.assert_allclose(plan, plan_pot, atol=1e-10)
+    np.testing.assert_allclose(result.f, f_pot, atol=1e-8)
+    np.testing.assert_allclose(result.g, g_pot, atol=1e-8)
+    assert result.mass == pytest.approx(plan_pot.sum(), rel=1e-9)
+
+
+def test_optimality_conditions_and_dual_cost():
+    X, Y, a, b = clouds(1)
+    eps, tau_a, tau_b = 0.4, 0.8, 2.0
+    result = empirical_sinkhorn(X, Y, eps, a=a, b=b, tau_a=tau_a, tau_b=tau_b, tol=1e-13,
+                                max_iter=10_000)
+    a, b = a / a.sum(), b / b.sum()
+    plan = entropic_plan(X, Y, result.f, result.g, eps, a=a, b=b)
+    np.testing.assert_allclose(plan.sum(axis=1), a * np.exp(-result.f / tau_a), atol=1e-13)
+    np.testing.assert_allclose(plan.sum(axis=0), b * np.exp(-result.g / tau_b), atol=1e-13)
+    # Strong duality: the primal objective with generalised KLs equals the returned cost.
+    cost = 0.5 * ((X[:, None] - Y[None]) ** 2).sum(axis=2)
+
+    def kl(p, q):
+        return np.sum(p * np.log(p / q) - p + q)
+
+    primal = ((plan * cost).sum() + eps * kl(plan, np.outer(a, b))
+              + tau_a * kl(plan.sum(axis=1), a) + tau_b * kl(plan.sum(axis=0), b))
+    assert result.cost == pytest.approx(primal, rel=1e-9)
+
+
+def test_balanced_problem_is_the_limit_of_large_penalties():
+    """The plan and the (levelled) potentials approach the balanced ones as 1 / tau."""
+    X, Y, a, b = clouds(2)
+    balanced = empirical_sinkhorn(X, Y, 0.5, a=a, b=b, tol=1e-13, max_iter=10_000)
+    plan = entropic_plan(X, Y, balanced.f, balanced.g, 0.5, a=a, b=b)
+    gaps = []
+    for tau in (1e6, 1e8, 1e10):
+        result = empirical_sinkhorn(X, Y, 0.5, a=a, b=b, tau_a=tau, tau_b=tau, tol=1e-13,
+                                    max_iter=10_000)
+        gaps.append(np.abs(entropic_plan(X, Y, result.f, result.g, 0.5, a=a, b=b)
+                           - plan).sum())
+        level = 0.5 * (a @ result.f / a.sum() - b @ result.g / b.sum())
+        if tau == 1e10:
+            np.testing.assert_allclose(result.f - level, balanced.f, atol=1e-8)
+            np.testing.assert_allclose(result.g + level, balanced.g, atol=1e-8)
+    assert gaps[-1] < 1e-8
+    np.testing.assert_allclose(np.array(gaps[:-1]) / np.array(gaps[1:]), 100.0, rtol=0.05)
+
+
+@pytest.mark.parametrize("options", [
+    {"acceleration": None}, {"acceleration": "overrelaxation"}, {"dense_kernel_memory": 0},
+    {"epsilon_scaling": 0.5}, {"backend": "pot"}],
+    ids=["plain", "overrelaxation", "online", "annealing", "pot"])
+def test_every_solver_option_reaches_the_same_potentials(options):
+    if options.get("backend") == "pot":
+        pytest.importorskip("ot", minversion="0.9.5")
+    X, Y, a, b = clouds(3)
+    reference = empirical_sinkhorn(X, Y, 0.3, a=a, b=b, tau_a=0.5, tau_b=1.0, tol=1e-12,
+                                   max_iter=10_000)
+    result = empirical_sinkhorn(X, Y, 0.3, a=a, b=b, tau_a=0.5, tau_b=1.0, tol=1e-12,
+                                max_iter=10_000, **options)
+    np.testing.assert_allclose(result.f, reference.f, atol=1e-9)
+    np.testing.assert_allclose(result.g, reference.g, atol=1e-9)
+
+
+def test_far_apart_clouds_keep_their_digits():
+    """Centring adds offsets to the potentials; the damped steps account for them exactly."""
+    X, Y, a, b = clouds(4)
+    near = empirical_sinkhorn(X, Y, 0.5, a=a, b=b, tau_a=2.0, tau_b=2.0, tol=1e-13)
+    shifted = empirical_sinkhorn(X + 1e4, Y + 1e4, 0.5, a=a, b=b, tau_a=2.0, tau_b=2.0,
+                                 tol=1e-13)
+    np.testing.assert_allclose(shifted.f, near.f, atol=1e-6)
+    np.testing.assert_allclose(shifted.g, near.g, atol=1e-6)
+
+
+def test_zero_weights_with_pot_give_finite_potentials():
+    ot = pytest.importorskip("ot")
+    del ot
+    X, Y, a, b = clouds(5)
+    a[:10] = 0.0
+    numba = empirical_sinkhorn(X, Y, 0.5, a=a, b=b, tol=1e-12, max_iter=10_000)
+    pot = empirical_sinkhorn(X, Y, 0.5, a=a, b=b, tol=1e-12, max_iter=10_000, backend="pot")
+    assert np.all(np.isfinite(pot.f))
+    np.testing.assert_allclose(pot.f, numba.f, atol=1e-8)
+
+
+def test_old_pot_is_refused_for_unbalanced_problems(monkeypatch):
+    ot = pytest.importorskip("ot")
+    monkeypatch.setattr(ot, "__version__", "0.9.4")
+    X, Y, a, b = clouds()
+    with pytest.raises(ValueError, match=r"POT >= 0\.9\.5"):
+        empirical_sinkhorn(X, Y, 0.5, tau_a=1.0, backend="pot")
+
+
+# ---------------------------------------------------------------- SinkhornBridge
+def test_unbalanced_bridge_growth_and_mass_are_the_plan_s():
+    X, Y, a, b = clouds(6, d=2)
+    data, times = np.r_[X, Y], np.repeat([0.0, 1.0], [X.shape[0], Y.shape[0]])
+    model = SinkhornBridge(epsilon=0.5, tau_a=1.0, tau_b=2.0, tol=1e-13, max_iter=10_000).fit(
+        data, times)
+    plan = model.plan()
+    np.testing.assert_allclose(plan.sum(axis=1) * X.shape[0], model.growth_rates_[0],
+                               rtol=1e-10)
+    assert model.plan_masses_[0] == pytest.approx(plan.sum(), rel=1e-10)
+    np.testing.assert_allclose(model.growth_rate(X), model.growth_rates_[0], rtol=1e-10)
+    # Out of sample: a cell nearer the target grows more than one far from it.
+    near, far = model.growth_rate(np.array([[1.5, 1.5], [-3.0, -3.0]]))
+    assert near > 10 * far
+    assert np.all(model.growth_rate(X) > 0)
+
+
+def test_unbalanced_bridge_is_translation_and_scale_equivariant():
+    X, Y, _, _ = clouds(7, d=2)
+    data, times = np.r_[X, Y], np.repeat([0.0, 1.0], [X.shape[0], Y.shape[0]])
+    params = {"tol": 1e-12, "max_iter": 10_000}
+    base = SinkhornBridge(epsilon=0.5, tau_a=1.0, tau_b=1.0, **params).fit(data, times)
+    moved = SinkhornBridge(epsilon=0.5, tau_a=1.0, tau_b=1.0, **params).fit(data + 7.0, times)
+    scaled = SinkhornBridge(epsilon=0.5 * 9, tau_a=9.0, tau_b=9.0, **params).fit(3 * data, times)
+    np.testing.assert_allclose(moved.transform(X + 7.0) - 7.0, base.transform(X), atol=1e-8)
+    np.testing.assert_allclose(scaled.transform(3 * X) / 3, base.transform(X), atol=1e-8)
+    np.testing.assert_allclose(moved.growth_rates_[0], base.growth_rates_[0], rtol=1e-7)
+    np.testing.assert_allclose(scaled.growth_rates_[0], base.growth_rates_[0], rtol=1e-7)
+
+
+def test_balanced_bridge_has_unit_growth():
+    X, Y, _, _ = clouds(8, d=2)
+    model = SinkhornBridge().fit(np.r_[X, Y], np.repeat([0, 1], [X.shape[0], Y.shape[0]]))
+    np.testing.assert_array_equal(model.growth_rates_[0], 1.0)
+    np.testing.assert_array_equal(model.growth_rate(Y), 1.0)
+    with pytest.raises(ValueError, match="before the last"):
+        model.growth_rate(X, start_time=1)
+
+
+# ------------------------------------------------------------ the light model
+def test_marginal_penalty_is_tau_expm1_and_continues_linearly():
+    F = np.array([-40.0, -1.0, 0.0, 2.0])
+    value, slope = marginal_penalty(F, 0.5)
+    np.testing.assert_allclose(value[1:], 0.5 * np.expm1(-F[1:] / 0.5))
+    np.testing.assert_allclose(slope[1:], np.exp(-F[1:] / 0.5))
+    assert np.isfinite(value[0]) and slope[0] == pytest.approx(np.exp(50.0))
+    np.testing.assert_array_equal(marginal_penalty(F, np.inf)[0], -F)
+
+
+@pytest.mark.parametrize("covariance_type", ["spherical", "diag", "full"])
+def test_light_unbalanced_gradient_matches_finite_differences(covariance_type):
+    rng = np.random.RandomState(0)
+    d, eps = 3, 0.7
+    X, Y = rng.randn(40, d), rng.randn(30, d) + 1.0
+    x_weights, y_weights = rng.dirichlet(np.ones(40)), rng.dirichlet(np.ones(30))
+    reference = GaussianReference(X, Y, x_weights, y_weights, rng.randn(d), eps)
+    batch = SampleBatch(X, Y, x_weights, y_weights, reference.source_offsets(X),
+                        reference.target_offsets(Y))
+    param = UnbalancedParameterisation(MixtureParameterisation(2, d, covariance_type, eps),
+                                       MixtureParameterisation(3, d, covariance_type, 1.0),
+                                       0.8, 2.5, reference)
+    theta = 0.3 * rng.randn(param.bounds()[0].size)
+    _, gradient = param.loss_and_gradient(theta, batch)
+    h = 1e-6
+    numeric = np.array([(param.loss_and_gradient(theta + e, batch)[0]
+                         - param.loss_and_gradient(theta - e, batch)[0]) / (2 * h)
+                        for e in h * np.eye(theta.size)])
+    np.testing.assert_allclose(gradient, numeric, rtol=1e-6, atol=1e-7)
+
+
+def gaussian_snapshots(seed, n=3000):
+    rng = np.random.RandomState(seed)
+    X0, X1 = rng.randn(n, 2), 1.5 + 0.7 * rng.randn(n, 2)
+    return np.r_[X0, X1], np.repeat([0.0, 1.0], n)
+
+
+def test_light_unbalanced_solves_the_discrete_problem_on_gaussian_snapshots():
+    """With Gaussian snapshots the light model's reference (their Gaussian fits) is the
+    discrete problem's (the measures themselves): mass and growth agree to sampling error.
+    Between two samples of 3000 points the plan's mass varies by about 0.002 and the growth
+    at a point by 1-5 % (seen over seeds); the bounds are a few times that."""
+    X, y = gaussian_snapshots(0)
+    test = np.array([[0.0, 0.0], [1.0, 1.0], [-1.0, 0.5], [2.0, -1.0]])
+    for tau in (0.5, 2.0):
+        discrete = SinkhornBridge(epsilon=0.5, tau_a=tau, tau_b=tau).fit(X, y)
+        light = LightSBTransport(epsilon=0.5, n_components=1, covariance_type="full",
+                                 tau_a=tau, tau_b=tau, random_state=0).fit(X, y)
+        assert light.plan_masses_[0] == pytest.approx(discrete.plan_masses_[0], abs=0.01)
+        np.testing.assert_allclose(light.growth_rate(test), discrete.growth_rate(test),
+                                   rtol=0.12)
+        np.testing.assert_allclose(light.transform(test), discrete.transform(test), atol=0.05)
+
+
+def test_light_unbalanced_tends_to_lightsb():
+    X, y = gaussian_snapshots(1, n=800)
+    params = {"epsilon": 0.5, "n_components": 2, "random_state": 0, "tol": 1e-10}
+    balanced = LightSBTransport(**params).fit(X, y)
+    unbalanced = LightSBTransport(**params, tau_a=1e8, tau_b=1e8).fit(X, y)
+    points = X[:50]
+    np.testing.assert_allclose(unbalanced.transform(points), balanced.transform(points),
+                               atol=1e-4)
+    np.testing.assert_allclose(unbalanced.growth_rate(points), 1.0, atol=1e-5)
+    assert unbalanced.plan_masses_[0] == pytest.approx(1.0, abs=1e-5)
+
+
+def class_imbalance(n=1000, seed=0):
+    """The U-LightOT paper's experiment: two Gaussians of weights 1/4, 3/4 above two of
+    weights 3/4, 1/4 (standard deviation 0.2, 4 apart horizontally, 3 vertically)."""
+    rng = np.random.RandomState(seed)
+
+    def mixture(weights, centres):
+        labels = (rng.rand(n) > weights[0]).astype(int)
+        return np.array(centres)[labels] + 0.2 * rng.randn(n, 2), labels
+
+    X0, labels0 = mixture((0.25, 0.75), [(-3, 3), (1, 3)])
+    X1, labels1 = mixture((0.75, 0.25), [(-3, 0), (1, 0)])
+    return np.r_[X0, X1], np.repeat([0.0, 1.0], n), labels0, labels1
+
+
+def test_class_imbalance_is_resolved_by_the_unbalanced_light_bridge():
+    """Balanced, two thirds of the right source cluster must cross to the left target one
+    (its mass 3/4 meets 1/4); unbalanced, each cluster moves straight down and the small
+    source cluster grows relative to the large one."""
+    X, y, labels0, labels1 = class_imbalance()
+    cells = {"X_source": X[y == 0], "X_target": X[y == 1], "random_state": 0}
+    balanced = LightSBTransport(epsilon=0.05, random_state=0).fit(X, y)
+    crossing = balanced.transition_matrix(labels0, labels1, **cells)[1, 0]
+    assert 0.6 < crossing < 0.72  # 2/3 exactly for the population, sampling noise a few %
+    unbalanced = LightSBTransport(epsilon=0.05, tau_a=1.0, tau_b=1.0, random_state=0).fit(X, y)
+    matrix = unbalanced.transition_matrix(labels0, labels1, **cells)
+    np.testing.assert_allclose(matrix, np.eye(2), atol=0.01)
+    growth = unbalanced.growth_rates_[0]
+    assert growth[labels0 == 0].mean() > 2 * growth[labels0 == 1].mean()
+
+
+def test_light_unbalanced_is_translation_and_scale_equivariant():
+    X, y, _, _ = class_imbalance(n=300, seed=1)
+    params = {"n_components": 3, "random_state": 0, "tol": 1e-10}
+    base = LightSBTransport(epsilon=0.05, tau_a=1.0, tau_b=1.0, **params).fit(X, y)
+    moved = LightSBTransport(epsilon=0.05, tau_a=1.0, tau_b=1.0, **params).fit(X + 50.0, y)
+    scaled = LightSBTransport(epsilon=0.05 * 4, tau_a=4.0, tau_b=4.0, **params).fit(2 * X, y)
+    source = X[y == 0][:40]
+    for model, image, back in ((moved, source + 50.0, lambda Z: Z - 50.0),
+                               (scaled, 2 * source, lambda Z: Z / 2)):
+        np.testing.assert_allclose(back(model.transform(image)), base.transform(source),
+                                   atol=1e-4)
+        np.testing.assert_allclose(model.growth_rate(image), base.growth_rate(source),
+                                   rtol=1e-3)
+
+
+def test_unbalanced_objective_is_the_fitted_loss():
+    X, y, _, _ = class_imbalance(n=300, seed=2)
+    model = LightSBTransport(epsilon=0.05, n_components=3, tau_a=1.0, tau_b=1.0,
+                             random_state=0).fit(X, y)
+    assert model.objective(X, y) == pytest.approx(model.loss_curve_[0][-1], rel=1e-9)
