@@ -11,7 +11,7 @@ The one expected failure: ``check_sample_weight_equivalence_on_dense_data``
 for DSBTransport. DSB is a Monte Carlo method: it simulates one chain per
 starting point with random noise, and weights enter by drawing the starting
 points by weight. Integer weights and repeated rows therefore give the same
-bridge in distribution (tested in test_dsb.py), not the same random draws, so
+bridge in distribution (tested in test_sample_weight.py), not the same random draws, so
 their predictions differ by Monte Carlo noise, far above the check's 1e-7.
 
 LightSB passes it exactly: its fit works on each snapshot's distinct rows
@@ -49,7 +49,7 @@ def expected_failures(estimator):
     if isinstance(estimator, DSBTransport):
         return {"check_sample_weight_equivalence_on_dense_data": (
             "DSB is Monte Carlo: weights resample the chains' starting points, which equals "
-            "repeated rows in distribution (test_dsb.py), not draw by draw.")}
+            "repeated rows in distribution (test_sample_weight.py), not draw by draw.")}
     return {}
 
 

@@ -111,6 +111,21 @@ class LightSBTransport(SnapshotBridge):
         Number K of Gaussian components of the adjusted potential.
     covariance_type : {"spherical", "diag", "full"}, default="diag"
         Structure of the S_k, as in :class:`sklearn.mixture.GaussianMixture`.
+    tau_a, tau_b : float, default=None
+        Unbalanced bridge (the light unbalanced solver of Gazdieva et al.,
+        NeurIPS 2024): the strength of the KL penalty on the plan's source
+        and target marginal of every link, in squared units of X like
+        epsilon; None keeps that marginal a constraint (both None: LightSB).
+        The entropy is taken relative to the snapshots' diagonal Gaussian
+        fits (the user guide's "Weights, unbalanced bridges and cell-level
+        outputs"); conversions to POT and moscot are as for
+        :class:`~skschrodinger.SinkhornBridge`. ``transform``, ``sample`` and
+        the paths follow the normalised conditional law; ``growth_rate``
+        gives the mass.
+    n_marginal_components : int, default=None
+        Components of the Gaussian mixture m u that models the unbalanced
+        plan's first marginal; None uses ``n_components``. Ignored when
+        balanced.
     solver : {"lbfgs", "adam"}, default="lbfgs"
         "lbfgs": full-batch L-BFGS with the analytic gradient. "adam":
         minibatch Adam, the published recipe (batch 128, learning rate 1e-2).
@@ -172,15 +187,20 @@ class LightSBTransport(SnapshotBridge):
         ``log_weights`` (log alpha_k), ``means`` (r_k) and ``covariances``
         (S_k: shape (K,), (K, d) or (K, d, d) by ``covariance_type``).
     n_iter_ : int
-        L-BFGS iterations or Adam steps of the kept restarts, summed over
-        the links.
+        L-BFGS iterations or Adam steps of the kept restarts (unbalanced: of
+        the balanced start and the unbalanced fit), summed over the links.
     link_n_iter_ : ndarray of shape (n_links,)
         Those of each link's kept restart.
     converged_ : bool
         Whether the solver met its stopping rule on every link.
     loss_curve_ : list of ndarray
         Per link, the loss after each L-BFGS iteration or the mean minibatch
-        loss of each Adam epoch.
+        loss of each Adam epoch (unbalanced: of the unbalanced stage).
+    growth_rates_ : list of ndarray of shape (n_cells_i,)
+        Unbalanced only: per link, exp(-F(x_i) / tau_a) at each source row,
+        the plan's first marginal over the source's density there.
+    plan_masses_ : ndarray of shape (n_links,)
+        Unbalanced only: the total mass m of each link's plan.
     times_, generative_, link_epsilons_, n_features_in_, feature_names_in_
         See :class:`~skschrodinger.estimators.SnapshotBridge`.
 
