@@ -491,6 +491,86 @@ class TransformedBridge(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             )
         return np.asarray(self.bridge_.drift(Z, t), dtype=np.float64) @ self.inverse_jacobian_
 
+    def growth_rate(self, X, *, start_time=None):
+        """The bridge's growth at T(x): mass at the next snapshot per unit mass at x.
+
+        A ratio of masses, so the same in either space (1 for a balanced
+        bridge); see :meth:`skschrodinger.SinkhornBridge.growth_rate`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Cells at ``start_time``, in the original space.
+        start_time : float, default=None
+            A fitted snapshot time other than the last; None is the first.
+
+        Returns
+        -------
+        growth : ndarray of shape (n_samples,)
+        """
+        return self.bridge_.growth_rate(self._to_transformed(X), start_time=start_time)
+
+    def _cells(self, X_source, X_target):
+        """The cells in the bridge's space (None stays None: the bridge's own fitted cells)."""
+        return {"X_source": None if X_source is None else self._to_transformed(X_source),
+                "X_target": None if X_target is None else self._to_transformed(X_target)}
+
+    def push(self, weights, *, X_source=None, X_target=None, **options):
+        """The bridge's :meth:`~skschrodinger.SinkhornBridge.push`, with cells given in the
+        original space (mapped by T); the result is over the target cells.
+
+        Parameters
+        ----------
+        weights : array-like of shape (n_source_cells,)
+        X_source, X_target : array-like, default=None
+        **options
+            ``source_time``, ``target_time``, ``normalize``, ``n_draws``,
+            ``random_state``, as for the bridge.
+
+        Returns
+        -------
+        pushed : ndarray of shape (n_target_cells,)
+        """
+        check_is_fitted(self, "bridge_")
+        return self.bridge_.push(weights, **self._cells(X_source, X_target), **options)
+
+    def pull(self, weights, *, X_source=None, X_target=None, **options):
+        """The bridge's :meth:`~skschrodinger.SinkhornBridge.pull`, cells in the original space.
+
+        Parameters
+        ----------
+        weights : array-like of shape (n_target_cells,)
+        X_source, X_target : array-like, default=None
+        **options
+            As for :meth:`push`.
+
+        Returns
+        -------
+        pulled : ndarray of shape (n_source_cells,)
+        """
+        check_is_fitted(self, "bridge_")
+        return self.bridge_.pull(weights, **self._cells(X_source, X_target), **options)
+
+    def transition_matrix(self, source_labels, target_labels, *, X_source=None, X_target=None,
+                          **options):
+        """The bridge's :meth:`~skschrodinger.SinkhornBridge.transition_matrix`, cells in the
+        original space.
+
+        Parameters
+        ----------
+        source_labels, target_labels : array-like
+        X_source, X_target : array-like, default=None
+        **options
+            ``source_time``, ``target_time``, ``n_draws``, ``random_state``.
+
+        Returns
+        -------
+        matrix : ndarray of shape (n_source_classes, n_target_classes)
+        """
+        check_is_fitted(self, "bridge_")
+        return self.bridge_.transition_matrix(source_labels, target_labels,
+                                              **self._cells(X_source, X_target), **options)
+
     @available_if(_bridge_has("objective"))
     def objective(self, X, y=None):
         """The bridge's ``objective`` on the transformed rows T(X) (lower is better).

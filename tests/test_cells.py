@@ -148,3 +148,24 @@ def test_cell_outputs_reject_bad_input():
         sinkhorn.transition_matrix(labels[:10], labels[y == 1])
     with pytest.raises(ValueError, match="n_draws"):
         light.push(np.ones(100), X_source=X[y == 0], X_target=X[y == 1], n_draws=0)
+
+
+def test_transformed_bridge_passes_cells_through_its_transformer():
+    """A StandardScaler changes the cost's units, not which cells a plan couples: the
+    coupling of the scaled bridge, with the fitted cells or with cells given in the original
+    units, is the bridge's on the scaled cells."""
+    from sklearn.preprocessing import StandardScaler
+
+    from skschrodinger.compose import TransformedBridge
+
+    X, y, labels, _ = make_lineage(200, random_state=3)
+    model = TransformedBridge(SinkhornBridge(epsilon=0.05, tau_a=1.0), StandardScaler()).fit(X, y)
+    inner, Z = model.bridge_, model.transformer_.transform(X)
+    source, target = labels[y == 0], labels[y == 1]
+    np.testing.assert_allclose(model.transition_matrix(source, target),
+                               inner.transition_matrix(source, target))
+    np.testing.assert_allclose(model.push(source == "A"), inner.push(source == "A"))
+    np.testing.assert_allclose(
+        model.pull(target == "B1", X_source=X[y == 0], X_target=X[y == 1], random_state=0),
+        inner.pull(target == "B1", X_source=Z[y == 0], X_target=Z[y == 1], random_state=0))
+    np.testing.assert_allclose(model.growth_rate(X[y == 0]), inner.growth_rates_[0])
