@@ -38,6 +38,8 @@ ESTIMATORS = [
     LightSBTransport(n_components=2, covariance_type="full", max_iter=50, random_state=0),
     SinkhornBridge(random_state=0),
     SinkhornBridge(backend="pot", random_state=0),
+    SinkhornBridge(tau_a=1.0, tau_b=2.0, random_state=0),
+    LightSBTransport(n_components=2, tau_a=1.0, tau_b=1.0, max_iter=50, random_state=0),
     IteratedBridgeFlow(epsilon=0.05, t_max=0.5),
     IteratedBridgeFlow(epsilon=0.05, t_max=0.5, functional="fokker_planck", scheme="euler"),
     DSBTransport(n_steps=4, n_ipf=2, random_state=0),
