@@ -9,6 +9,7 @@ Carlo; weights route through scikit-learn's model selection.
 import warnings
 
 import numpy as np
+from packaging.version import Version
 import pytest
 import sklearn
 from sklearn.linear_model import LinearRegression
@@ -142,23 +143,35 @@ def test_bad_weights_are_refused_naming_sample_weight(make_model):
 
 
 def test_grid_search_passes_the_weights_to_each_fold():
-    """Without metadata routing scikit-learn slices the weights per fold and gives them to fit
-    and to score; with it, the estimator requests them. Both fit and score alike."""
+    """With metadata routing the estimator requests the weights for fit and score; without
+    it scikit-learn cuts them along the folds for fit, and (from 1.7 on) for score too.
+    The oracle: each fold fitted and scored by hand with its weights."""
     X, y, _ = make_gaussian_bridge(60, 2, epsilon=1.0, times=[0, 1, 2, 3], random_state=2)
     weights = np.random.RandomState(0).randint(1, 4, size=X.shape[0]).astype(float)
     grid = {"epsilon": [0.5, 2.0]}
-    plain = GridSearchCV(SinkhornBridge(), grid, cv=LeaveOneSnapshotOut()).fit(
-        X, y, sample_weight=weights)
+    splits = list(LeaveOneSnapshotOut().split(X, y))
+
+    def by_hand(weighted_score):
+        return [np.mean([SinkhornBridge(epsilon=eps).fit(X[train], y[train],
+                                                         sample_weight=weights[train])
+                         .score(X[test], y[test],
+                                sample_weight=weights[test] if weighted_score else None)
+                         for train, test in splits]) for eps in grid["epsilon"]]
+
     with sklearn.config_context(enable_metadata_routing=True):
         requesting = (SinkhornBridge().set_fit_request(sample_weight=True)
                       .set_score_request(sample_weight=True))
         routed = GridSearchCV(requesting, grid, cv=LeaveOneSnapshotOut()).fit(
             X, y, sample_weight=weights)
-    unweighted = GridSearchCV(SinkhornBridge(), grid, cv=LeaveOneSnapshotOut()).fit(X, y)
-    np.testing.assert_allclose(plain.cv_results_["mean_test_score"],
-                               routed.cv_results_["mean_test_score"], rtol=1e-12)
-    assert not np.allclose(plain.cv_results_["mean_test_score"],
-                           unweighted.cv_results_["mean_test_score"])
+    np.testing.assert_allclose(routed.cv_results_["mean_test_score"], by_hand(True),
+                               rtol=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # 1.6: "scoring ... sample_weight"
+        plain = GridSearchCV(SinkhornBridge(), grid, cv=LeaveOneSnapshotOut()).fit(
+            X, y, sample_weight=weights)
+    scores_weighted = Version(sklearn.__version__) >= Version("1.7")
+    np.testing.assert_allclose(plain.cv_results_["mean_test_score"], by_hand(scores_weighted),
+                               rtol=1e-12)
     refit = SinkhornBridge(epsilon=plain.best_params_["epsilon"]).fit(X, y,
                                                                        sample_weight=weights)
     np.testing.assert_allclose(plain.best_estimator_.transform(X[:5]), refit.transform(X[:5]))
