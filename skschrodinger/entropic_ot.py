@@ -430,7 +430,9 @@ def empirical_sinkhorn(X, Y, epsilon, *, a=None, b=None, tau_a=None, tau_b=None,
     # The plan's mass from the side whose sums the last half-step made exact (the columns).
     mass = (_penalised_mass(b_, g, tau_b) if not np.isinf(tau_b)
             else _penalised_mass(a_, f, tau_a))
-    cost = (_dual_term(a_, f, tau_a) + _dual_term(b_, g, tau_b) - epsilon * (mass - 1.0))
+    cost = _dual_term(a_, f, tau_a) + _dual_term(b_, g, tau_b)
+    if not balanced:  # balanced, the mass is 1 and the term is 0 (not eps times rounding)
+        cost -= epsilon * (mass - 1.0)
     return SinkhornResult(f=f, g=g, epsilon=float(epsilon), cost=float(cost),
                           n_iter=int(n_iter), marginal_error=float(error),
                           converged=bool(error < tol or (backend == "pot" and n_iter < max_iter)),
@@ -446,7 +448,7 @@ def _balance_gauge(f, g, a, b):
 def _penalised_mass(weights, potential, tau):
     """sum_i a_i exp(-f_i / tau), the plan's mass on a penalised side at optimality (1 for inf)."""
     if np.isinf(tau):
-        return float(weights.sum())
+        return 1.0
     with np.errstate(over="ignore"):
         return float(weights @ np.exp(-potential / tau))
 

@@ -273,6 +273,10 @@ def test_class_imbalance_is_resolved_by_the_unbalanced_light_bridge():
 
 
 def test_light_unbalanced_is_translation_and_scale_equivariant():
+    """The same problem in the fit's coordinates, so the same fit to optimisation tolerance:
+    L-BFGS stops at a relative loss change of 1e-10, which leaves the predictions free to
+    about 1e-4 along the loss's flat directions (2e-5 and 1.6e-4 seen on two versions of
+    numpy and scipy), while the fitted losses agree to 1e-8 (2e-9 seen)."""
     X, y, _, _ = class_imbalance(n=300, seed=1)
     params = {"n_components": 3, "random_state": 0, "tol": 1e-10}
     base = LightSBTransport(epsilon=0.05, tau_a=1.0, tau_b=1.0, **params).fit(X, y)
@@ -281,8 +285,9 @@ def test_light_unbalanced_is_translation_and_scale_equivariant():
     source = X[y == 0][:40]
     for model, image, back in ((moved, source + 50.0, lambda Z: Z - 50.0),
                                (scaled, 2 * source, lambda Z: Z / 2)):
+        assert model.loss_curve_[0][-1] == pytest.approx(base.loss_curve_[0][-1], rel=1e-8)
         np.testing.assert_allclose(back(model.transform(image)), base.transform(source),
-                                   atol=1e-4)
+                                   atol=1e-3)
         np.testing.assert_allclose(model.growth_rate(image), base.growth_rate(source),
                                    rtol=1e-3)
 
