@@ -510,6 +510,37 @@ class TransformedBridge(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """
         return self.bridge_.growth_rate(self._to_transformed(X), start_time=start_time)
 
+    def conditional_moments(self, X, *, start_time=None):
+        """The bridge's conditional moments mapped back: c + m J and J^T C J (affine inverse).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Points at ``start_time``, in the original space.
+        start_time : float, default=None
+            A fitted snapshot time other than the last; None is the first.
+
+        Returns
+        -------
+        mean : ndarray of shape (n_samples, n_features)
+        covariance : ndarray of shape (n_samples, n_features, n_features)
+
+        Raises
+        ------
+        ValueError
+            If the transformer's inverse is not affine: the moments of T⁻¹(Z)
+            are then not those of Z mapped.
+        """
+        Z = self._to_transformed(X)
+        if self.inverse_jacobian_ is None:
+            raise ValueError(
+                f"conditional_moments needs an affine {self._describe_transformer()}."
+                "inverse_transform (x = c + z J, checked at fit): the moments of a non-affine "
+                "image are not the mapped moments. Draw samples instead (sample).")
+        mean, covariance = self.bridge_.conditional_moments(Z, start_time=start_time)
+        J = self.inverse_jacobian_
+        return self.inverse_offset_ + mean @ J, np.einsum("ki,nkl,lj->nij", J, covariance, J)
+
     def _cells(self, X_source, X_target):
         """The cells in the bridge's space (None stays None: the bridge's own fitted cells)."""
         return {"X_source": None if X_source is None else self._to_transformed(X_source),

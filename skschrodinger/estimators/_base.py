@@ -108,6 +108,14 @@ class BridgeLink(metaclass=ABCMeta):
         """Mass at the link's end per unit mass at x: 1 for a balanced bridge."""
         return np.ones(X.shape[0])
 
+    def moments(self, X):
+        """Mean (n, d) and covariance (n, d, d) of X_1 | X_0 = x for each row x of X."""
+        raise NotImplementedError(f"{type(self).__name__} has no conditional moments.")
+
+    def moment_bytes_per_row(self, n_features):
+        """Bytes of temporaries ``moments`` allocates per input row (its outputs included)."""
+        return 8 * 3 * n_features * (n_features + 4)
+
     def temporary_bytes_per_row(self, n_features):
         """Bytes of temporaries a prediction allocates per input row (sets the chunk size)."""
         return 8 * 8 * n_features
@@ -157,6 +165,14 @@ class StandardisedLink(BridgeLink):
     def growth(self, X):
         """The inner link's growth at x' (a ratio of masses: no change of units)."""
         return self.link.growth(self.standardise(X))
+
+    def moments(self, X):
+        """target_mean + scale m'(x') and scale^2 C'(x'), the inner link's moments mapped back."""
+        mean, covariance = self.link.moments(self.standardise(X))
+        return self.target_mean + self.scale * mean, self.scale**2 * covariance
+
+    def moment_bytes_per_row(self, n_features):
+        return self.link.moment_bytes_per_row(n_features) + 8 * 2 * n_features
 
     def drift(self, X, s):
         """(target_mean - source_mean) + scale g'(x'_s, s), per unit local time."""
@@ -437,6 +453,46 @@ class BaseBridge(CellTransitionsMixin, OneToOneFeatureMixin, TransformerMixin, B
                 growth = self.links_[index].growth(X[rows].astype(np.float64))
                 result[rows] = self._check_finite(growth, "growth_rate")
         return result
+
+    def conditional_moments(self, X, *, start_time=None):
+        """Mean and covariance of the law of the next snapshot given x: per-cell uncertainty.
+
+        E[X_next | X_start = x] and Cov[X_next | X_start = x] of the link from
+        ``start_time`` to the next fitted time, in closed form where the
+        model has one: LightSB's Gaussian mixture (sum_k w_k(x) of the
+        component moments, plus the spread of the component means), the
+        weighted moments of SinkhornBridge's entropic map over its target
+        cells, 0 covariance for a particle flow's deterministic step; DSB's
+        are those of the chains ``transform`` averages (a Monte Carlo
+        estimate). The mean is ``transform`` for a single link. Over a chain
+        of several links the moments do not compose in closed form: ask one
+        link at a time.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Points at ``start_time``.
+        start_time : float, default=None
+            A fitted snapshot time other than the last; None is the first.
+
+        Returns
+        -------
+        mean : ndarray of shape (n_samples, n_features)
+        covariance : ndarray of shape (n_samples, n_features, n_features)
+        """
+        X = self._validate_points(X)
+        index = self._check_start_time(start_time)
+        if index == len(self.links_):
+            raise ValueError(f"start_time must be a fitted snapshot time before the last, "
+                             f"{self.times_[-1]:g}: the moments are those of the next one.")
+        link = self.links_[index]
+        n, d = X.shape
+        mean, covariance = np.empty((n, d)), np.empty((n, d, d))
+        with self._prediction_context():
+            for rows in self._chunks(n, d, link.moment_bytes_per_row(d)):
+                mean[rows], covariance[rows] = link.moments(X[rows].astype(np.float64))
+                self._check_finite(covariance[rows], "conditional_moments")
+        return self._check_finite(mean, "conditional_moments"), covariance
 
     def _check_start_time(self, start_time):
         """Index in ``times_`` of the fitted snapshot time the paths start from."""

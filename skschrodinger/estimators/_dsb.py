@@ -231,14 +231,13 @@ class DSBLink(BridgeLink):
         return _simulate(self.forward, X, np.sqrt(self.epsilon / self.n_steps), rng,
                          backward=False)[0][-1]
 
-    def mean(self, X):
-        """E[X_1 | X_0 = x] by averaging TRANSFORM_CHAINS chains per row.
+    def _endpoints(self, X):
+        """TRANSFORM_CHAINS chains from each row, shape (chains, n, d), with common noise.
 
         Every row uses the same noise draws (common random numbers from a fixed
-        seed), so the result is deterministic and row-wise. The draws of each
-        step are centred over the chains, which makes the average exact for
-        affine steps; otherwise its Monte Carlo error is about the conditional
-        standard deviation over sqrt(64).
+        seed), so results are deterministic and row-wise. The draws of each
+        step are centred over the chains, which makes their average exact for
+        affine steps.
         """
         chains = np.repeat(X[None], TRANSFORM_CHAINS, axis=0).reshape(-1, X.shape[1])
         noise = np.random.RandomState(TRANSFORM_SEED).standard_normal(
@@ -248,7 +247,25 @@ class DSBLink(BridgeLink):
         for k in range(self.n_steps):
             shaped = np.broadcast_to(noise[k], (TRANSFORM_CHAINS,) + X.shape).reshape(chains.shape)
             chains = chains + self.forward.residual(k, chains) + scale * shaped
-        return chains.reshape((TRANSFORM_CHAINS,) + X.shape).mean(axis=0)
+        return chains.reshape((TRANSFORM_CHAINS,) + X.shape)
+
+    def mean(self, X):
+        """E[X_1 | X_0 = x] by averaging TRANSFORM_CHAINS chains per row (see ``_endpoints``).
+
+        Exact for affine steps; otherwise its Monte Carlo error is about the
+        conditional standard deviation over sqrt(64).
+        """
+        return self._endpoints(X).mean(axis=0)
+
+    def moments(self, X):
+        """Mean and covariance (unbiased) of the TRANSFORM_CHAINS chains' endpoints per row."""
+        endpoints = self._endpoints(X)
+        mean = endpoints.mean(axis=0)
+        deviations = endpoints - mean
+        return mean, np.einsum("cnd,cne->nde", deviations, deviations) / (TRANSFORM_CHAINS - 1)
+
+    def moment_bytes_per_row(self, n_features):
+        return self.temporary_bytes_per_row(n_features) + 8 * 2 * n_features**2
 
     def temporary_bytes_per_row(self, n_features):
         """``mean`` runs TRANSFORM_CHAINS chains per row (a few arrays of them at once)."""

@@ -15,6 +15,9 @@ from .._kernels import (
 from .._threads import single_threaded_blas
 from ._base import BridgeLink
 
+PAIR_BLOCK_BYTES = 32 * 2**20
+"""Bytes of the products y~_a y~_b of a block of feature pairs in ``EntropicMapLink.moments``."""
+
 
 class EntropicMapLink(BridgeLink):
     """The entropic map of a discrete plan: a link of :class:`~skschrodinger.SinkhornBridge`.
@@ -78,6 +81,36 @@ class EntropicMapLink(BridgeLink):
         # The kernel's logits leave out the x-only term -||x - centre||^2 / (2 eps).
         centred = X - self._centre
         return mean + self._centre, log_normaliser - 0.5 * (centred**2).sum(axis=1) / self.epsilon
+
+    def moments(self, X):
+        """The weighted moments of the target points: sum_j w_j(x) y_j and their covariance.
+
+        The weights of a block of rows are formed once (``bilinear_exp_matrix``
+        with the rows' log-normalisers), and the second moments
+        ``sum_j w_j(x) y~_j y~_j^T`` (y~ the centred targets) are products with
+        the upper-triangle pairs of the features, a block of pairs at a time.
+        """
+        log_normaliser, mean = self._call(bilinear_softmax_mean, X)
+        U, offsets, scale = self._softmax_arguments(X)
+        with single_threaded_blas():
+            weights = bilinear_exp_matrix(U, self._centred, self._centred_t, offsets,
+                                          -log_normaliser, scale)
+        d = X.shape[1]
+        rows, columns = np.triu_indices(d)
+        second = np.empty((X.shape[0], rows.size))
+        block = max(1, PAIR_BLOCK_BYTES // (8 * self.target.shape[0]))
+        for start in range(0, rows.size, block):
+            pairs = slice(start, start + block)
+            second[:, pairs] = weights @ (self._centred[:, rows[pairs]]
+                                          * self._centred[:, columns[pairs]])
+        covariance = np.empty((X.shape[0], d, d))
+        covariance[:, rows, columns] = second - mean[:, rows] * mean[:, columns]
+        covariance[:, columns, rows] = covariance[:, rows, columns]
+        return mean + self._centre, covariance
+
+    def moment_bytes_per_row(self, n_features):
+        """A row of weights over the m targets, and the (d, d) moments of each row."""
+        return 8 * self.target.shape[0] + 8 * 3 * n_features * (n_features + 2)
 
     def sample(self, X, rng):
         """One target point y_j per row, drawn with probabilities w_j(x) (inverse CDF)."""

@@ -125,6 +125,10 @@ class FlowStepLink(BridgeLink):
         """The step is deterministic: S(x)."""
         return self.mean(X)
 
+    def moments(self, X):
+        """S(x) and a zero covariance: the step is deterministic."""
+        return self.mean(X), np.zeros((X.shape[0], X.shape[1], X.shape[1]))
+
     def drift(self, X, s):
         """S(x) - x per unit local time (the flow's velocity times the step h)."""
         return self.mean(X) - X

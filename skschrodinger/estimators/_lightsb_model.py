@@ -154,6 +154,34 @@ class LightSBPotential(BridgeLink):
             result += weights[:, k:k + 1] * (X @ S)
         return result
 
+    def moments(self, X):
+        """Mean and covariance of the mixture pi(. | x), for each row x.
+
+        ``mean = sum_k w_k m_k`` with m_k = r_k + S_k x, and
+        ``cov = sum_k w_k (eps S_k + (m_k - mean)(m_k - mean)^T)``.
+        """
+        weights = np.exp(self.plan_log_weights(X)[1])
+        n, d = X.shape
+        mean = np.zeros((n, d))
+        per_component = []
+        for k in range(self.n_components):
+            m_k = self.means[k] + (X @ self.covariances[k] if self.covariance_type == "full"
+                                   else self._eigenvalues[k] * X)
+            per_component.append(m_k)
+            mean += weights[:, k:k + 1] * m_k
+        covariance = np.zeros((n, d, d))
+        for k, m_k in enumerate(per_component):
+            deviation = m_k - mean
+            within = (self.epsilon * self.covariances[k] if self.covariance_type == "full"
+                      else np.diag(self.epsilon * self._eigenvalues[k]))
+            covariance += weights[:, k, None, None] * (within + deviation[:, :, None]
+                                                       * deviation[:, None, :])
+        return mean, covariance
+
+    def moment_bytes_per_row(self, n_features):
+        """The K component means and the (d, d) covariance of each row, and a term of it."""
+        return 8 * (self.n_components + 2) * n_features + 8 * 3 * n_features**2
+
     def sample(self, X, rng):
         """Y ~ pi(. | x): a component k ~ w(x), then Y ~ N(r_k + S_k x, eps S_k)."""
         log_normaliser, log_weights = self.plan_log_weights(X)
