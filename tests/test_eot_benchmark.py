@@ -159,3 +159,22 @@ def test_rescale_epsilon_keeps_the_schrodinger_potential():
                                  0.3, 2.0)
     np.testing.assert_allclose(moved_diag[0], moved_full[0])
     np.testing.assert_allclose(moved_diag[2], np.diagonal(moved_full[2], axis1=1, axis2=2))
+
+
+def test_metric_from_exact_moments_has_no_floor(benchmark):
+    """The exact plan's own moments score 0; a point mass at the target mean scores what the
+    sampled metric gives it (both sides exact there), on the same test points."""
+    assert benchmark.conditional_bw_uvp_from_moments(benchmark.conditional_moments,
+                                                     n_points=300) == pytest.approx(0, abs=1e-9)
+    target_mean = benchmark.sample_target(100_000, random_state=4).mean(axis=0)
+    d = benchmark.n_features
+
+    def constant_moments(X):
+        return np.tile(target_mean, (len(X), 1)), np.zeros((len(X), d, d))
+
+    def constant(X, random_state=None):
+        return np.tile(target_mean, (len(X), 1))
+
+    exact = benchmark.conditional_bw_uvp_from_moments(constant_moments, n_points=300)
+    sampled = benchmark.conditional_bw_uvp(constant, n_points=300, n_samples=10)
+    assert exact == pytest.approx(sampled, rel=1e-9)

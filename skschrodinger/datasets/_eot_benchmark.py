@@ -260,6 +260,40 @@ class EOTBenchmark:
                                                  self.target_variance)
         return total / n_points
 
+    def conditional_bw_uvp_from_moments(self, moments, *, n_points=N_TEST_POINTS,
+                                        random_state=0):
+        r"""cBW2^2-UVP (%) of a model's exact conditional moments against pi*(. | x).
+
+        The same quantity as :meth:`conditional_bw_uvp`, with pi_hat(.|x)
+        summarised by its own mean and covariance instead of those of draws:
+        no Monte Carlo error, so no noise floor (the exact plan scores 0). On
+        the same test points as :meth:`conditional_bw_uvp` with the same
+        ``random_state``.
+
+        Parameters
+        ----------
+        moments : callable
+            ``moments(X)`` returning the conditional mean (m, d) and
+            covariance (m, d, d) at the rows of X, e.g. a fitted estimator's
+            ``conditional_moments`` or :meth:`conditional_moments`.
+        n_points : int
+        random_state : int, default=0
+            Seeds the test points.
+
+        Returns
+        -------
+        float
+        """
+        from ..metrics import bures_wasserstein
+
+        points = self.test_points(n_points, check_random_state(random_state))
+        total = 0.0
+        block = max(1, 2**22 // (self.n_features**2 * 8))
+        for start in range(0, n_points, block):
+            x = points[start:start + block]
+            total += bures_wasserstein(*moments(x), *self.conditional_moments(x)).sum()
+        return float(100.0 * total / n_points / (0.5 * self.target_variance))
+
     def noise_floor(self, *, n_points=N_TEST_POINTS, n_samples=N_CONDITIONAL_SAMPLES,
                     random_state=0):
         """cBW2^2-UVP of the exact sampler: the best any model can score."""
