@@ -719,29 +719,43 @@ class SnapshotBridge(BaseBridge):
             The fitted estimator.
         """
         self._validate_params()
-        check_not_annotated_data(X, "X")
-        X = validate_data(self, X, reset=True, dtype=np.float64, ensure_min_samples=2)
-        sample_weight = check_sample_weight(sample_weight, X.shape[0])
         rng = check_random_state(self.random_state)
-        if y is None:
-            times = np.array([0.0, 1.0])
-            noise = rng.standard_normal(X.shape)
-            snapshots = [noise, np.ascontiguousarray(X)]
-            weights = [None, None if sample_weight is None else check_positive_total(sample_weight)]
-        else:
-            y = check_snapshot_times(y, X.shape[0])
-            times, snapshots, weights = split_snapshots(X, y, sample_weight)
-        link_epsilons = self.epsilon * np.diff(times) / (times[-1] - times[0])
+        times, snapshots, weights = self._snapshots(X, y, sample_weight, rng, reset=True)
+        link_epsilons = self._link_epsilons(times)
         with self._kernel_threads():
             links, fitted = self._fit_links(snapshots, link_epsilons, rng, y is None, weights)
-        self.generative_ = y is None
+        self._set_fitted(times, links, fitted, generative=y is None)
+        return self
+
+    def _snapshots(self, X, y, sample_weight, rng, reset):
+        """Validate the data; return the snapshot times, the snapshots and their row weights.
+
+        With y None the source is ``rng``'s N(0, I) draws, at time 0, and X the
+        target, at time 1.
+        """
+        check_not_annotated_data(X, "X")
+        X = validate_data(self, X, reset=reset, dtype=np.float64, ensure_min_samples=2)
+        sample_weight = check_sample_weight(sample_weight, X.shape[0])
+        if y is None:
+            weights = [None, None if sample_weight is None else check_positive_total(sample_weight)]
+            return np.array([0.0, 1.0]), [rng.standard_normal(X.shape),
+                                          np.ascontiguousarray(X)], weights
+        y = check_snapshot_times(y, X.shape[0])
+        return split_snapshots(X, y, sample_weight)
+
+    def _link_epsilons(self, times):
+        """epsilon (t_{i+1} - t_i) / (t_m - t_0): each link's share of the reference variance."""
+        return self.epsilon * np.diff(times) / (times[-1] - times[0])
+
+    def _set_fitted(self, times, links, fitted, generative):
+        """Set the shared fitted attributes and the estimator's own (``fitted``)."""
+        self.generative_ = generative
         self.times_ = times
-        self.link_epsilons_ = link_epsilons
+        self.link_epsilons_ = self._link_epsilons(times)
         self.epsilon_per_unit_time_ = float(self.epsilon / (times[-1] - times[0]))
         self.links_ = links
         for name, value in fitted.items():
             setattr(self, name, value)
-        return self
 
     # --------------------------------------------------------------- scoring
     def score(self, X, y=None, sample_weight=None):

@@ -15,7 +15,7 @@ estimator in ``_lightsb.py`` only orchestrates the fit.
 """
 
 import numpy as np
-from scipy.linalg import cho_solve, solve_triangular
+from scipy.linalg import solve_triangular
 
 from .._kernels import (
     diagonal_bridge_mean,
@@ -327,17 +327,16 @@ class MixtureParameterisation:
         )
 
     # -- loss ----------------------------------------------------------------------
-    def _chain(self, theta, g_alpha, g_r, g_S):
-        """The gradient in theta from the gradient in (log alpha, r, S)."""
+    def _chain(self, theta, g_alpha, g_r, g_cov_factor):
+        """The gradient in theta from the gradient in (log alpha, r, S), or in L for "full"."""
         factor = self.unpack(theta)[2]
         if self.covariance_type == "full":
-            g_L = 2.0 * g_S @ factor
-            g_cov = g_L[:, self._tril[0], self._tril[1]]
+            g_cov = g_cov_factor[:, self._tril[0], self._tril[1]]
             g_cov[:, self._diag_in_tril] *= factor[:, self._tril[0], self._tril[1]][
                 :, self._diag_in_tril]
         else:
-            g_cov = g_S * np.broadcast_to(factor.reshape(self.n_components, -1),
-                                          (self.n_components, self.n_features))
+            g_cov = g_cov_factor * np.broadcast_to(factor.reshape(self.n_components, -1),
+                                                   (self.n_components, self.n_features))
             if self.covariance_type == "spherical":
                 g_cov = g_cov.sum(axis=1)
         return np.concatenate([g_alpha / self.epsilon, np.ravel(g_r), np.ravel(g_cov)])
@@ -351,9 +350,8 @@ class MixtureParameterisation:
     def normaliser_rows(self, theta, X):
         """log c(x) = log sum_k alpha_k exp((x^T S_k x + 2 r_k^T x) / (2 eps)) for each row."""
         if self.covariance_type == "full":
-            log_weights, means, L = self.unpack(theta)
-            return log_softmax_rows(_full_plan_logits(X, log_weights, means,
-                                                      L @ L.transpose(0, 2, 1), self.epsilon))[0]
+            return log_softmax_rows(_cholesky_plan_logits(*self.unpack(theta), X,
+                                                          self.epsilon)[0])[0]
         log_weights, means, S = self._diagonal(theta)
         return diagonal_quadratic_log_softmax(X, S / (2.0 * self.epsilon), means / self.epsilon,
                                               log_weights)[0]
@@ -361,9 +359,8 @@ class MixtureParameterisation:
     def density_rows(self, theta, Y):
         """log v(y) = log sum_k alpha_k N(y | r_k, eps S_k) for each row."""
         if self.covariance_type == "full":
-            log_weights, means, L = self.unpack(theta)
-            return log_softmax_rows(_full_potential_logits(Y, log_weights, means, L,
-                                                           self.epsilon))[0]
+            return log_softmax_rows(_cholesky_potential_logits(*self.unpack(theta), Y,
+                                                               self.epsilon)[0])[0]
         log_weights, means, S = self._diagonal(theta)
         return diagonal_quadratic_log_softmax(Y, *_diagonal_potential_coefficients(
             log_weights, means, S, self.epsilon))[0]
@@ -371,9 +368,7 @@ class MixtureParameterisation:
     def normaliser_gradient(self, theta, X, weights):
         """sum_i p_i log c(x_i) and its gradient in theta, for row weights p."""
         if self.covariance_type == "full":
-            log_weights, means, L = self.unpack(theta)
-            terms = _full_normaliser_terms(log_weights, means, L @ L.transpose(0, 2, 1), X,
-                                           weights, self.epsilon)
+            terms = _full_normaliser_terms(*self.unpack(theta), X, weights, self.epsilon)
         else:
             terms = _diagonal_normaliser_terms(*self._diagonal(theta), X, weights, self.epsilon)
         return terms[0], self._chain(theta, *terms[1:])
@@ -512,29 +507,73 @@ def _diagonal_density_terms(log_weights, means, S, Y, weights, eps):
             inv_S * inv_S * centred_sq / (2.0 * eps) - 0.5 * W_col * inv_S)
 
 
-def _full_normaliser_terms(log_weights, means, S, X, weights, eps):
-    """sum_i p_i log c(x_i) and its gradient in (log alpha, r, S), full S of shape (K, d, d)."""
-    lse, log_resp = log_softmax_rows(_full_plan_logits(X, log_weights, means, S, eps))
+def _cholesky_plan_logits(log_weights, means, L, X, eps):
+    """log alpha_k + (||L_k^T x||^2 + 2 r_k^T x) / (2 eps), shape (n, K), and X L_k (n, K, d).
+
+    One matrix product for all components: X times the (d, K d) block row of
+    the L_k.
+    """
+    K, d = means.shape
+    XL = (X @ L.transpose(1, 0, 2).reshape(d, K * d)).reshape(X.shape[0], K, d)
+    quadratic = np.einsum("nkd,nkd->nk", XL, XL)
+    return log_weights + (quadratic + 2.0 * X @ means.T) / (2.0 * eps), XL
+
+
+def _cholesky_potential_logits(log_weights, means, L, Y, eps):
+    """log alpha_k + log N(y | r_k, eps L_k L_k^T), shape (m, K), z_k = L_k^-1 (y - r_k) (K, m, d),
+    and the L_k^-1.
+
+    With the inverses of the triangular factors (K solves of d x d), every
+    z_k comes from one matrix product of Y with the (d, K d) block row of
+    their transposes.
+    """
+    K, d = means.shape
+    inverse = np.stack([solve_triangular(factor, np.eye(d), lower=True) for factor in L])
+    inverse_t = inverse.transpose(0, 2, 1)
+    # (K, m, d), contiguous per component, so that the products below run in BLAS.
+    Z = np.ascontiguousarray(
+        (Y @ inverse_t.transpose(1, 0, 2).reshape(d, K * d)).reshape(Y.shape[0], K, d)
+        .transpose(1, 0, 2))
+    Z -= np.einsum("kd,kde->ke", means, inverse_t)[:, None, :]
+    log_det = np.log(np.diagonal(L, axis1=1, axis2=2)).sum(axis=1)
+    logits = (log_weights - 0.5 * d * (LOG_2PI + np.log(eps)) - log_det
+              - np.einsum("kmd,kmd->mk", Z, Z) / (2.0 * eps))
+    return logits, Z, inverse
+
+
+def _full_normaliser_terms(log_weights, means, L, X, weights, eps):
+    """sum_i p_i log c(x_i) and its gradient in (log alpha, r, L), S_k = L_k L_k^T.
+
+    With responsibilities w_ik p_i: d/dS_k = sum_i w_ik p_i x_i x_i^T / (2 eps),
+    so d/dL_k = 2 (d/dS_k) L_k = X^T diag(w_k p) (X L_k) / eps, one product
+    for all k from the X L_k the logits already formed.
+    """
+    K, d = means.shape
+    logits, XL = _cholesky_plan_logits(log_weights, means, L, X, eps)
+    lse, log_resp = log_softmax_rows(logits)
     resp = np.exp(log_resp) * weights[:, None]
-    g_S = np.stack([(X * resp[:, k:k + 1]).T @ X for k in range(means.shape[0])])
-    return weights @ lse, resp.sum(axis=0), resp.T @ X / eps, g_S / (2.0 * eps)
+    weighted = (XL * resp[:, :, None]).reshape(X.shape[0], K * d)
+    g_L = (X.T @ weighted).reshape(d, K, d).transpose(1, 0, 2) / eps
+    return weights @ lse, resp.sum(axis=0), resp.T @ X / eps, g_L
 
 
 def _full_density_terms(log_weights, means, L, Y, weights, eps):
-    """sum_j q_j log v(y_j) and its gradient in (log alpha, r, S), S = L L^T of shape (K, d, d)."""
+    """sum_j q_j log v(y_j) and its gradient in (log alpha, r, L), S_k = L_k L_k^T.
+
+    With z_k = L_k^-1 (y - r_k) and responsibilities g_jk q_j (sums W_k):
+    d/dr_k = L_k^-T sum_j g_jk q_j z_jk / eps and
+    d/dL_k = L_k^-T (sum_j g_jk q_j z_jk z_jk^T / eps - W_k I).
+    """
     K, d = means.shape
-    lse, log_resp = log_softmax_rows(_full_potential_logits(Y, log_weights, means, L, eps))
+    logits, Z, inverse = _cholesky_potential_logits(log_weights, means, L, Y, eps)
+    lse, log_resp = log_softmax_rows(logits)
     resp = np.exp(log_resp) * weights[:, None]
     W = resp.sum(axis=0)
-    g_r, g_S = np.empty((K, d)), np.empty((K, d, d))
-    identity = np.eye(d)
-    for k in range(K):
-        inv_S = cho_solve((L[k], True), identity)
-        centred = Y - means[k]
-        weighted = centred * resp[:, k:k + 1]
-        g_r[k] = inv_S @ weighted.sum(axis=0) / eps
-        g_S[k] = inv_S @ (weighted.T @ centred) @ inv_S / (2.0 * eps) - 0.5 * W[k] * inv_S
-    return weights @ lse, W, g_r, g_S
+    weighted = Z * resp.T[:, :, None]
+    g_r = np.einsum("kd,kde->ke", weighted.sum(axis=1), inverse) / eps
+    second = np.matmul(weighted.transpose(0, 2, 1), Z) / eps
+    second[:, np.arange(d), np.arange(d)] -= W[:, None]
+    return weights @ lse, W, g_r, inverse.transpose(0, 2, 1) @ second
 
 
 def _eigen_view(covariances, covariance_type):

@@ -56,6 +56,39 @@ def minimize_lbfgs(fun, theta0, *, bounds, max_iter, tol, verbose=0, prefix=""):
     return SolverResult(result.x, int(result.nit), result.status == 0, curve)
 
 
+class AdamState:
+    """The moments and step count of Adam (Kingma & Ba), beta = (0.9, 0.999), on a box.
+
+    Kept between calls, so that a fit can go on in several calls (``partial_fit``).
+
+    Parameters
+    ----------
+    theta : ndarray
+        The starting point (projected onto the box).
+    bounds : tuple of ndarray
+        (lower, upper) of each entry of theta.
+    """
+
+    def __init__(self, theta, bounds):
+        self.bounds = bounds
+        self.theta = np.clip(theta, *bounds)
+        self.first = np.zeros_like(self.theta)
+        self.second = np.zeros_like(self.theta)
+        self.steps = 0
+
+    def step(self, grad, learning_rate):
+        """One projected Adam step along ``grad``; returns the new theta."""
+        beta1, beta2 = ADAM_BETAS
+        self.steps += 1
+        self.first = beta1 * self.first + (1.0 - beta1) * grad
+        self.second = beta2 * self.second + (1.0 - beta2) * grad * grad
+        step_size = (learning_rate * np.sqrt(1.0 - beta2**self.steps)
+                     / (1.0 - beta1**self.steps))
+        self.theta = np.clip(self.theta - step_size * self.first
+                             / (np.sqrt(self.second) + ADAM_STABILITY), *self.bounds)
+        return self.theta
+
+
 def minimize_adam(fun, theta0, draw_batch, *, bounds, max_iter, learning_rate, tol,
                   steps_per_epoch, verbose=0, prefix=""):
     """Minibatch Adam (Kingma & Ba) with the usual defaults beta = (0.9, 0.999).
@@ -77,18 +110,12 @@ def minimize_adam(fun, theta0, draw_batch, *, bounds, max_iter, learning_rate, t
         steps) has not improved on the best epoch by ``tol * max(|best|, 1)``
         for 10 epochs. None runs exactly ``max_iter`` steps.
     """
-    beta1, beta2 = ADAM_BETAS
-    theta = np.clip(theta0, *bounds)
-    first = np.zeros_like(theta)
-    second = np.zeros_like(theta)
+    state = AdamState(theta0, bounds)
     curve, epoch_losses = [], []
     best, stale = np.inf, 0
     for step in range(1, max_iter + 1):
-        loss, grad = fun(theta, draw_batch())
-        first = beta1 * first + (1.0 - beta1) * grad
-        second = beta2 * second + (1.0 - beta2) * grad * grad
-        step_size = learning_rate * np.sqrt(1.0 - beta2**step) / (1.0 - beta1**step)
-        theta = np.clip(theta - step_size * first / (np.sqrt(second) + ADAM_STABILITY), *bounds)
+        loss, grad = fun(state.theta, draw_batch())
+        state.step(grad, learning_rate)
         epoch_losses.append(loss)
         if len(epoch_losses) == steps_per_epoch or step == max_iter:
             curve.append(float(np.mean(epoch_losses)))
@@ -100,5 +127,5 @@ def minimize_adam(fun, theta0, draw_batch, *, bounds, max_iter, learning_rate, t
                 else:
                     stale += 1
                 if stale >= N_EPOCHS_NO_CHANGE:
-                    return SolverResult(theta, step, True, curve)
-    return SolverResult(theta, max_iter, False, curve)
+                    return SolverResult(state.theta, step, True, curve)
+    return SolverResult(state.theta, max_iter, False, curve)
