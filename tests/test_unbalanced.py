@@ -278,7 +278,9 @@ def test_light_unbalanced_is_translation_and_scale_equivariant():
     about 1e-4 along the loss's flat directions (2e-5 and 1.6e-4 seen on two versions of
     numpy and scipy), while the fitted losses agree to 1e-8 (2e-9 seen)."""
     X, y, _, _ = class_imbalance(n=300, seed=1)
-    params = {"n_components": 3, "random_state": 0, "tol": 1e-10}
+    # The published start: the annealed one's extra stages give rounding more chances to
+    # send the two fits to different basins (the problem, not the optimiser, is equivariant).
+    params = {"n_components": 3, "random_state": 0, "tol": 1e-10, "init": "samples"}
     base = LightSBTransport(epsilon=0.05, tau_a=1.0, tau_b=1.0, **params).fit(X, y)
     moved = LightSBTransport(epsilon=0.05, tau_a=1.0, tau_b=1.0, **params).fit(X + 50.0, y)
     scaled = LightSBTransport(epsilon=0.05 * 4, tau_a=4.0, tau_b=4.0, **params).fit(2 * X, y)

@@ -73,8 +73,11 @@ class FitOptions:
 
     @classmethod
     def from_estimator(cls, estimator):
+        init = estimator.init
+        if init == "auto":
+            init = "annealed" if estimator.solver == "lbfgs" else "samples"
         return cls(estimator.solver, estimator.max_iter or DEFAULT_MAX_ITER[estimator.solver],
-                   estimator.tol, estimator.batch_size, estimator.learning_rate, estimator.init,
+                   estimator.tol, estimator.batch_size, estimator.learning_rate, init,
                    estimator.init_scale, estimator.n_jobs, estimator.verbose)
 
 
@@ -146,8 +149,9 @@ class LightSBTransport(SnapshotBridge):
         Number of random restarts per link; the one with the lowest loss is
         kept. Restarts run one after another, or in parallel inside a
         :func:`joblib.parallel_config` context (processes, dask, ray).
-    init : {"samples", "annealed"}, default="samples"
-        How each restart starts. "samples" is the published initialisation:
+    init : {"auto", "annealed", "samples"}, default="auto"
+        How each restart starts. "auto" is "annealed" for ``solver="lbfgs"``
+        and "samples" for "adam". "samples" is the published initialisation:
         r_k at random target samples, S_k = ``init_scale`` I, uniform weights.
         "annealed" starts from the closed-form Schrödinger bridge between
         Gaussian fits of the two samples (all S_k equal to its slope, r_k
@@ -157,9 +161,11 @@ class LightSBTransport(SnapshotBridge):
         from the previous solution moved to the new epsilon with the same
         Schrödinger potential. It costs a few extra fits but avoids the
         poor basins that the published start stops in at small epsilon
-        relative to the data's spread (see :doc:`/estimators/lightsb`).
-        Each annealing stage runs the chosen solver, so with "adam" it
-        multiplies the number of steps.
+        relative to the data's spread, and makes fits seed-stable: on the
+        MSCI single-cell benchmark the spread over seeds of the two-setup
+        mean fell from 0.010 to 0.005 (see :doc:`/estimators/lightsb`), for
+        about six times the fit time. Each annealing stage runs the chosen
+        solver, so with "adam" it multiplies the number of steps.
     init_scale : float, default=0.1
         Initial S_k = init_scale * I for ``init="samples"``.
     warm_start : bool, default=False
@@ -238,7 +244,7 @@ class LightSBTransport(SnapshotBridge):
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "n_init": [Interval(Integral, 1, None, closed="left")],
-        "init": [StrOptions({"annealed", "samples"})],
+        "init": [StrOptions({"auto", "annealed", "samples"})],
         "init_scale": [Interval(Real, 0, None, closed="neither")],
         "warm_start": ["boolean"],
         "n_jobs": [Integral, None],
@@ -260,7 +266,7 @@ class LightSBTransport(SnapshotBridge):
         batch_size=128,
         learning_rate=1e-2,
         n_init=1,
-        init="samples",
+        init="auto",
         init_scale=0.1,
         warm_start=False,
         n_jobs=None,
