@@ -135,10 +135,12 @@ def test_demo_without_matplotlib_prints_results_and_how_to_get_the_plot(tmp_path
                     raise ImportError("No module named 'matplotlib'")
         sys.meta_path.insert(0, NoMatplotlib())
         from skschrodinger.__main__ import main
-        main(["demo", "--n-samples", "300"])
+        main(["demo"])
+        main(["demo", "--synthetic"])
     """)
     done = run_python(code, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
+    assert "LightSBTransport, predicted day 3" in done.stdout  # the table, printed anyway
     assert "max |slope - exact|" in done.stdout
-    assert 'pip install "skschrodinger[examples]"' in done.stdout
+    assert done.stdout.count('pip install "skschrodinger[examples]"') == 2
     assert "Traceback" not in done.stderr and not list(tmp_path.iterdir())
