@@ -27,7 +27,7 @@ autodoc_default_options = {
     "inherited-members": ("BaseEstimator,TransformerMixin,OneToOneFeatureMixin,"
                           "_MetadataRequester,_SetOutputMixin,object"),
     # scikit-learn generates these for estimators whose fit or score take sample_weight.
-    "exclude-members": "set_fit_request,set_score_request",
+    "exclude-members": "set_fit_request,set_partial_fit_request,set_score_request",
 }
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
