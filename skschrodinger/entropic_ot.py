@@ -259,7 +259,7 @@ ACCELERATIONS = ("anderson", "overrelaxation")
     },
     prefer_skip_nested_validation=True,
 )
-def empirical_sinkhorn(X, Y, epsilon, *, a=None, b=None, tau_a=None, tau_b=None, max_iter=1000,
+def empirical_sinkhorn(X, Y, epsilon, *, a=None, b=None, tau_a=None, tau_b=None, max_iter=10_000,
                        tol=1e-6, epsilon_scaling=None, acceleration="anderson", init=None,
                        backend="numba", dense_kernel_memory=None, n_jobs=None, verbose=0):
     """Entropic OT between two weighted point clouds by accelerated Sinkhorn, balanced or not.
@@ -298,7 +298,7 @@ def empirical_sinkhorn(X, Y, epsilon, *, a=None, b=None, tau_a=None, tau_b=None,
         Strength of the KL penalty on each marginal, in units of the cost
         (like epsilon: scaling the points by s scales it by s**2); None is
         infinite, i.e. the marginal is a constraint. Both None: balanced.
-    max_iter : int, default=1000
+    max_iter : int, default=10_000
         Maximum number of iterations over all stages (the final epsilon
         always gets at least one).
     tol : float, default=1e-6
@@ -482,7 +482,7 @@ def _check_potentials(error, *potentials):
     },
     prefer_skip_nested_validation=True,
 )
-def empirical_sinkhorn_symmetric(X, epsilon, *, a=None, max_iter=1000, tol=1e-6, init=None,
+def empirical_sinkhorn_symmetric(X, epsilon, *, a=None, max_iter=10_000, tol=1e-6, init=None,
                                  n_jobs=None):
     """Entropic OT of a weighted point cloud to itself, by the averaged update.
 
@@ -498,7 +498,7 @@ def empirical_sinkhorn_symmetric(X, epsilon, *, a=None, max_iter=1000, tol=1e-6,
     epsilon : float
     a : array-like of shape (n,), default=None
         Non-negative weights; None means uniform.
-    max_iter : int, default=1000
+    max_iter : int, default=10_000
         Maximum number of evaluations of T.
     tol : float, default=1e-6
         Stop when the L1 marginal error of the plan,

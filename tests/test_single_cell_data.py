@@ -8,6 +8,7 @@ with a margin from the energy distance's own sampling noise on these cells.
 from pathlib import Path
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -102,3 +103,19 @@ def test_synthetic_self_test_still_runs(tmp_path, capsys):
 
     main(["demo", "--synthetic", "--output", str(tmp_path / "gauss.png")])
     assert "Gaussian bridge with known answer" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("start, end, evaluated", [(2, 4, 3), (3, 7, 4)])
+def test_default_sinkhorn_converges_at_the_papers_epsilon_on_the_embedded_cells(start, end,
+                                                                                 evaluated):
+    """At epsilon = 0.1 on the std-scaled cells (the LightSB paper's setups) Sinkhorn needs about
+    1 100-1 200 iterations: the old default cap, 1 000, left every such fit unconverged."""
+    from skschrodinger import SinkhornBridge
+
+    X, y = load_msci()
+    scale = X[np.isin(y, [start, end, evaluated])].std(axis=0).mean()
+    pair = np.isin(y, [start, end])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = SinkhornBridge(epsilon=0.1).fit(X[pair] / scale, y[pair])
+    assert model.converged_ and np.max(model.marginal_errors_) < 1e-6

@@ -295,7 +295,7 @@ class IteratedBridgeFlow(BaseBridge):
     bandwidth : float, default=None
         Kernel bandwidth of ``scheme="euler"``; None applies Scott's rule at
         every step. Ignored by the other schemes.
-    max_iter : int, default=1000
+    max_iter : int, default=10_000
         Maximum Sinkhorn updates per step.
     tol : float, default=1e-6
         Per-step stopping rule: L1 marginal error of the bridge's plan.
@@ -362,7 +362,7 @@ class IteratedBridgeFlow(BaseBridge):
     }
 
     def __init__(self, epsilon=0.01, t_max=1.0, functional="heat", target=None, scheme="sb",
-                 bandwidth=None, max_iter=1000, tol=1e-6, n_jobs=None, verbose=0):
+                 bandwidth=None, max_iter=10_000, tol=1e-6, n_jobs=None, verbose=0):
         self.epsilon = epsilon
         self.t_max = t_max
         self.functional = functional

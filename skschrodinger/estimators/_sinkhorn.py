@@ -59,7 +59,7 @@ class SinkhornBridge(SnapshotBridge):
         POT's ``sinkhorn_unbalanced`` takes ``reg_m = 2 tau``; OTT-JAX and
         moscot take ``tau / (tau + epsilon)`` (the user guide's
         "Conventions").
-    max_iter : int, default=1000
+    max_iter : int, default=10_000
         Maximum Sinkhorn iterations per link.
     tol : float, default=1e-6
         Stop when the plan's L1 marginal error
@@ -156,7 +156,7 @@ class SinkhornBridge(SnapshotBridge):
         "verbose": ["verbose"],
     }
 
-    def __init__(self, epsilon=1.0, tau_a=None, tau_b=None, max_iter=1000, tol=1e-6,
+    def __init__(self, epsilon=1.0, tau_a=None, tau_b=None, max_iter=10_000, tol=1e-6,
                  epsilon_scaling=None, acceleration="anderson", backend="numba",
                  dense_kernel_memory=None, warm_start=False, n_jobs=None, random_state=None,
                  verbose=0):
