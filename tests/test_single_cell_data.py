@@ -109,7 +109,8 @@ def test_synthetic_self_test_still_runs(tmp_path, capsys):
 def test_default_sinkhorn_converges_at_the_papers_epsilon_on_the_embedded_cells(start, end,
                                                                                  evaluated):
     """At epsilon = 0.1 on the std-scaled cells (the LightSB paper's setups) Sinkhorn needs about
-    1 100-1 200 iterations: the old default cap, 1 000, left every such fit unconverged."""
+    1 100-1 200 iterations (1 500-1 700 at 100-D): the old default cap, 1 000, left every such
+    fit unconverged."""
     from skschrodinger import SinkhornBridge
 
     X, y = load_msci()
