@@ -19,6 +19,7 @@ import numpy as np
 
 TRAIN_DAYS = (2, 4, 7)
 """The days the choice of epsilon sees (day 4 held out); day 3 is never used before the end."""
+TRAIN_SPAN = TRAIN_DAYS[-1] - TRAIN_DAYS[0]
 START, END, PREDICTED = 2, 4, 3
 RATES = (0.016, 0.05, 0.16, 0.5, 1.6)
 """Candidate reference variances per day, in units of the data's mean per-feature variance."""
@@ -33,7 +34,7 @@ def _estimators(seed):
             "sinkhorn": (SinkhornBridge(), {})}
 
 
-def _choose(estimator, grid, X, y, train_span):
+def _choose(estimator, grid, X, y):
     """GridSearchCV with LeaveOneSnapshotOut on the days of TRAIN_DAYS; the search and its rate."""
     import warnings
 
@@ -41,12 +42,12 @@ def _choose(estimator, grid, X, y, train_span):
 
     from .model_selection import LeaveOneSnapshotOut
 
-    grid = {"epsilon": [rate * train_span for rate in RATES], **grid}
+    grid = {"epsilon": [rate * TRAIN_SPAN for rate in RATES], **grid}
     search = GridSearchCV(estimator, grid, cv=LeaveOneSnapshotOut(), refit=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # short fits on a coarse grid need not converge
         search.fit(X, y)
-    return search, search.best_params_["epsilon"] / train_span
+    return search, search.best_params_["epsilon"] / TRAIN_SPAN
 
 
 def demo(output="skschrodinger_demo.png", estimator="lightsb", seed=0):
@@ -70,7 +71,7 @@ def demo(output="skschrodinger_demo.png", estimator="lightsb", seed=0):
     X, y = X_all[seen] / scale, y_all[seen]
     models = _estimators(seed)
     chosen_model, grid = models[estimator]
-    search, rate = _choose(chosen_model, grid, X, y, TRAIN_DAYS[-1] - TRAIN_DAYS[0])
+    search, rate = _choose(chosen_model, grid, X, y)
     params = {key: value for key, value in search.best_params_.items() if key != "epsilon"}
     pair = np.isin(y, (START, END))
     truth = days[PREDICTED]
@@ -89,7 +90,7 @@ def demo(output="skschrodinger_demo.png", estimator="lightsb", seed=0):
         rows.append((f"day-{day} cells as they are (baseline)",
                      half_energy_distance(days[day], truth, unbiased=True), 0.0))
     chosen = {"rate per day": rate, **params}
-    _print_table(chosen, rows, time.perf_counter() - started)
+    _print_table(chosen, rows, len(truth), time.perf_counter() - started)
     result = {"chosen": chosen, "rows": rows}
     try:
         import matplotlib
@@ -97,13 +98,13 @@ def demo(output="skschrodinger_demo.png", estimator="lightsb", seed=0):
         print('no plot: matplotlib is not installed (pip install "skschrodinger[examples]")')
         return result
     matplotlib.use("Agg")
-    _plot(output, days, fitted[estimator], search, scale, seed)
+    _plot(output, days, fitted[estimator], search, rate, scale, seed)
     print(f"picture written to {Path(output).resolve()}")
     return result
 
 
-def _print_table(chosen, rows, seconds):
-    print(f"MSCI CITE-seq, 50 PCs, {len(rows) and 1500} cells per day (embedded subsample).")
+def _print_table(chosen, rows, cells_per_day, seconds):
+    print(f"MSCI CITE-seq, 50 PCs, {cells_per_day} cells per day (embedded subsample).")
     print(f"Chosen by LeaveOneSnapshotOut on days {', '.join(map(str, TRAIN_DAYS))} "
           f"(day {PREDICTED} unseen): " + ", ".join(
               f"{key} {value:.3g}" if isinstance(value, float) else f"{key} {value}"
@@ -119,7 +120,7 @@ def _print_table(chosen, rows, seconds):
     print(f"({seconds:.0f} s in all, numba compilation included)")
 
 
-def _plot(output, days, fitted, search, scale, seed):
+def _plot(output, days, fitted, search, rate, scale, seed):
     import matplotlib.pyplot as plt
     from scipy.stats import gaussian_kde
 
@@ -146,14 +147,16 @@ def _plot(output, days, fitted, search, scale, seed):
     ax = axes[1]
     for day in (2, 3, 4):
         ax.scatter(*days[day][:, :2].T, s=2, alpha=0.1, color=colours[day])
-    paths = model.sample_trajectory(days[2][:30] / scale, times=np.linspace(2, 4, 21),
+    times = np.linspace(START, END, 21)
+    paths = model.sample_trajectory(days[START][:30] / scale, times=times,
                                     random_state=seed) * scale
+    predicted_step = int(np.argmin(np.abs(times - PREDICTED)))
     for path in paths:
         ax.plot(*path[:, :2].T, color="0.25", lw=0.7, alpha=0.7)
     ax.scatter(*paths[:, 0, :2].T, s=14, color=colours[2], edgecolor="k", lw=0.3, zorder=3,
                label="start (day 2)")
-    ax.scatter(*paths[:, 10, :2].T, s=14, color=colours[3], edgecolor="k", lw=0.3, zorder=3,
-               label="day 3")
+    ax.scatter(*paths[:, predicted_step, :2].T, s=14, color=colours[3], edgecolor="k", lw=0.3,
+               zorder=3, label="day 3")
     ax.scatter(*paths[:, -1, :2].T, s=14, color=colours[4], edgecolor="k", lw=0.3, zorder=3,
                label="day 4")
     ax.set(title=f"Paths of day-2 cells ({type(model).__name__})", xlabel="PC 1",
@@ -162,22 +165,21 @@ def _plot(output, days, fitted, search, scale, seed):
 
     ax = axes[2]
     results = search.cv_results_
-    epsilons = np.array(results["param_epsilon"], dtype=float)
-    span = TRAIN_DAYS[-1] - TRAIN_DAYS[0]
-    groups = ([key for key in results if key.startswith("param_") and key != "param_epsilon"]
-              or [None])
-    values = np.unique(results[groups[0]]) if groups[0] else [None]
-    for value in values:
-        rows = (np.ones(len(epsilons), bool) if value is None
-                else np.asarray(results[groups[0]]) == value)
-        order = np.argsort(epsilons[rows])
-        ax.plot(epsilons[rows][order] / span, -results["mean_test_score"][rows][order],
-                marker="o", label="" if value is None else f"K = {value}")
-    ax.axvline(search.best_params_["epsilon"] / span, color="0.6", ls=":")
+    rates = np.array(results["param_epsilon"], dtype=float) / TRAIN_SPAN
+    # one curve per value of the other parameter (LightSB's n_components), if any
+    other = next((key for key in results if key.startswith("param_") and key != "param_epsilon"),
+                 None)
+    labels = np.asarray(results[other]) if other else np.zeros(len(rates), int)
+    for value in np.unique(labels):
+        rows = labels == value
+        order = np.argsort(rates[rows])
+        ax.plot(rates[rows][order], -results["mean_test_score"][rows][order], marker="o",
+                label=f"K = {value}" if other else "")
+    ax.axvline(rate, color="0.6", ls=":")
     ax.set(xscale="log", xlabel="reference variance per day (rate)",
            ylabel="energy distance to the held-out day 4",
            title="Choosing epsilon without day 3:\npredict day 4 from day 2 (chain 2 -> 7)")
-    if values[0] is not None:
+    if other:
         ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(output, dpi=110)
