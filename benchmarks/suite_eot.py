@@ -48,7 +48,7 @@ def model_for(epsilon, **options):
                             random_state=0, **options)
 
 
-def streamed(bench, epsilon, d, n_train, calls):
+def streamed(bench, epsilon, n_train, calls):
     """partial_fit on ``calls`` batches of ``n_train`` fresh samples per side."""
     model = model_for(epsilon)
     rng = np.random.RandomState(1)
@@ -79,7 +79,7 @@ def run(args):
             fits = [("L-BFGS, fixed sample", 2 * n_train, lambda: model_for(epsilon).fit(X, y))]
             if (d, epsilon) in STREAMING:
                 fits.append(("Adam, fresh samples", 2 * n_train * calls,
-                             lambda: streamed(bench, epsilon, d, n_train, calls)))
+                             lambda: streamed(bench, epsilon, n_train, calls)))
             for name, seen, fit in fits:
                 start = time.perf_counter()
                 model = fit()

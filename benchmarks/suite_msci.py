@@ -73,7 +73,7 @@ def stacked(days, chosen, scale, cells=None, rng=None):
     return np.vstack(parts) / scale, np.repeat(chosen, [len(p) for p in parts]).astype(float)
 
 
-def evaluate(model, days, start, end, evaluated, scale, seed=0):
+def evaluate(model, days, start, evaluated, scale, seed=0):
     """Fit on the two days (already in X, y), predict the evaluated day: (V, U, fit seconds).
 
     ``seed`` draws the predicted day (the model's own seed is in ``model``).
@@ -127,10 +127,10 @@ def run(args):
                     model = (*full, lambda o=options, s=seed: LightSBTransport(
                         epsilon=0.1, n_components=10, random_state=s, **o))
                     rows.setdefault(name, []).append(
-                        (start,) + evaluate(model, days, start, end, evaluated, scale)[:3])
+                        (start,) + evaluate(model, days, start, evaluated, scale)[:3])
             sub = stacked(days, [start, end], scale, SINKHORN_CELLS, rng)
             *result, fitted = evaluate((*sub, lambda: SinkhornBridge(epsilon=0.1)),
-                                       days, start, end, evaluated, scale, 0)
+                                       days, start, evaluated, scale)
             rows.setdefault(f"Sinkhorn, {SINKHORN_CELLS} cells/day", []).append((start, *result))
             notes.append(f"Sinkhorn {start}->{end}: {fitted.link_n_iter_[0]} iterations, converged "
                          f"{bool(np.all(fitted.converged_))}.")
@@ -145,7 +145,7 @@ def run(args):
                 model = (*full_cv, lambda s=seed: LightSBTransport(
                     epsilon=epsilon, random_state=s, **best))
                 rows.setdefault("LightSB lbfgs, epsilon and K by LeaveOneSnapshotOut", []).append(
-                    (start,) + evaluate(model, days, start, end, evaluated, cv_scale)[:3])
+                    (start,) + evaluate(model, days, start, evaluated, cv_scale)[:3])
             notes.append(f"LeaveOneSnapshotOut for {start}->{end} (without day {evaluated}): "
                          f"LightSB epsilon={epsilon:.3g} (rate {epsilon / (end - start):.3g} per "
                          f"day), {best}.")
@@ -154,7 +154,7 @@ def run(args):
                 rng, SINKHORN_CELLS)
             sub_cv = stacked(days, [start, end], cv_scale, SINKHORN_CELLS, rng)
             *result, _ = evaluate((*sub_cv, lambda e=epsilon: SinkhornBridge(epsilon=e)),
-                                  days, start, end, evaluated, cv_scale, 0)
+                                  days, start, evaluated, cv_scale)
             rows.setdefault(f"Sinkhorn, {SINKHORN_CELLS} cells/day, epsilon by "
                             "LeaveOneSnapshotOut", []).append((start, *result))
             notes.append(f"LeaveOneSnapshotOut for {start}->{end}: Sinkhorn epsilon="
