@@ -494,15 +494,27 @@ class BaseBridge(CellTransitionsMixin, OneToOneFeatureMixin, TransformerMixin, B
                 self._check_finite(covariance[rows], "conditional_moments")
         return self._check_finite(mean, "conditional_moments"), covariance
 
-    def _check_start_time(self, start_time):
-        """Index in ``times_`` of the fitted snapshot time the paths start from."""
+    def _check_start_time(self, start_time, name="start_time"):
+        """Index in ``times_`` of the fitted snapshot time a call starts from.
+
+        Parameters
+        ----------
+        start_time : float or None
+            The requested time; None is the first fitted time, t_0.
+        name : str, default="start_time"
+            The caller's name of the argument, used in the error messages.
+
+        Returns
+        -------
+        index : int
+        """
         if start_time is None:
             return 0
-        start_time = check_scalar_time(start_time, "start_time")
+        start_time = check_scalar_time(start_time, name)
         index = int(match_snapshot_times(start_time, self.times_)[0])
         if index < 0:
             raise ValueError(
-                f"start_time must be one of the fitted snapshot times "
+                f"{name} must be one of the fitted snapshot times "
                 f"{format_times(self.times_)}; got {start_time:g}."
             )
         return index
