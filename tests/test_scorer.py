@@ -2,15 +2,19 @@
 
 import numpy as np
 import pytest
-from sklearn.model_selection import GridSearchCV
+import sklearn
+from sklearn.base import clone
+from sklearn.exceptions import UnsetMetadataPassedError
+from sklearn.model_selection import GridSearchCV, cross_val_score
 
-from skschrodinger import LightSBTransport, SnapshotKFold
+from skschrodinger import LightSBTransport, SinkhornBridge, SnapshotKFold
 from skschrodinger.datasets import make_gaussian_bridge, make_toy_pair
 from skschrodinger.metrics import (
     energy_distance,
     make_bridge_scorer,
     wasserstein2_distance,
 )
+from skschrodinger.model_selection import LeaveOneSnapshotOut
 
 
 @pytest.fixture(scope="module")
@@ -141,3 +145,96 @@ def test_generative_scoring_checks_the_feature_count():
     assert make_bridge_scorer()(model, X) == model.score(X)
     with pytest.raises(ValueError, match="expecting 2 features"):
         make_bridge_scorer()(model, np.zeros((5, 3)))
+
+
+# ----------------------------------------------------------- metadata routing
+@pytest.fixture(scope="module")
+def weighted_chain():
+    """Four snapshots with integer weights that differ within every snapshot."""
+    X, y, _ = make_gaussian_bridge(40, 2, epsilon=1.0, times=[0, 1, 2, 3], random_state=2)
+    weights = np.random.RandomState(0).randint(1, 6, size=X.shape[0]).astype(float)
+    return X, y, weights
+
+
+@pytest.mark.parametrize("scoring", [
+    make_bridge_scorer("energy_distance"),
+    {"energy": make_bridge_scorer("energy_distance"), "w2": make_bridge_scorer("wasserstein2")},
+], ids=["one scorer", "multimetric"])
+def test_routed_grid_search_scores_every_fold_with_its_weights(weighted_chain, scoring):
+    """Under metadata routing a scorer that requests sample_weight scores each fold weighted:
+    the oracle is each fold fitted and scored by hand with the fold's weights."""
+    X, y, weights = weighted_chain
+    grid = {"epsilon": [0.5, 2.0]}
+    splits = list(LeaveOneSnapshotOut().split(X, y))
+    scorers = scoring if isinstance(scoring, dict) else {"score": scoring}
+    with sklearn.config_context(enable_metadata_routing=True):
+        requesting = {name: scorer.set_score_request(sample_weight=True)
+                      for name, scorer in scorers.items()}
+        search = GridSearchCV(SinkhornBridge().set_fit_request(sample_weight=True), grid,
+                              scoring=requesting if isinstance(scoring, dict)
+                              else requesting["score"],
+                              cv=LeaveOneSnapshotOut(), refit=False).fit(
+            X, y, sample_weight=weights)
+    for name, scorer in scorers.items():
+        by_hand = [np.mean([scorer(SinkhornBridge(epsilon=epsilon).fit(
+                                X[train], y[train], sample_weight=weights[train]),
+                            X[test], y[test], sample_weight=weights[test])
+                            for train, test in splits]) for epsilon in grid["epsilon"]]
+        unweighted = [np.mean([scorer(SinkhornBridge(epsilon=epsilon).fit(
+                                   X[train], y[train], sample_weight=weights[train]),
+                               X[test], y[test]) for train, test in splits])
+                      for epsilon in grid["epsilon"]]
+        assert not np.allclose(by_hand, unweighted, rtol=1e-3)  # the weights matter here
+        np.testing.assert_allclose(search.cv_results_[f"mean_test_{name}"], by_hand,
+                                   rtol=1e-12)
+
+
+def test_routed_objective_scorer_takes_the_weights(weighted_chain):
+    X, y, weights = weighted_chain
+    model = LightSBTransport(n_components=1, max_iter=30, random_state=0)
+    splits = list(SnapshotKFold(2, random_state=0).split(X, y))
+    scorer = make_bridge_scorer("objective")
+    with sklearn.config_context(enable_metadata_routing=True):
+        scores = cross_val_score(model.set_fit_request(sample_weight=True), X, y,
+                                 scoring=scorer.set_score_request(sample_weight=True),
+                                 cv=SnapshotKFold(2, random_state=0),
+                                 params={"sample_weight": weights})
+    by_hand = [-clone(model).fit(X[train], y[train], sample_weight=weights[train])
+               .objective(X[test], y[test], sample_weight=weights[test])
+               for train, test in splits]
+    np.testing.assert_allclose(scores, by_hand, rtol=1e-12)
+
+
+def test_unset_score_request_refuses_the_weights_instead_of_dropping_them(weighted_chain):
+    """As for scikit-learn's scorers: weights passed while the request is unset are an error."""
+    X, y, weights = weighted_chain
+    with sklearn.config_context(enable_metadata_routing=True):
+        search = GridSearchCV(SinkhornBridge().set_fit_request(sample_weight=True),
+                              {"epsilon": [0.5, 2.0]},
+                              scoring=make_bridge_scorer("energy_distance"),
+                              cv=LeaveOneSnapshotOut())
+        with pytest.raises(UnsetMetadataPassedError, match="sample_weight"):
+            search.fit(X, y, sample_weight=weights)
+        declined = make_bridge_scorer("energy_distance").set_score_request(sample_weight=False)
+        search.set_params(scoring=declined, refit=False).fit(X, y, sample_weight=weights)
+        splits = list(LeaveOneSnapshotOut().split(X, y))
+        unweighted = [np.mean([declined(SinkhornBridge(epsilon=epsilon).fit(
+                                   X[train], y[train], sample_weight=weights[train]),
+                               X[test], y[test]) for train, test in splits])
+                      for epsilon in [0.5, 2.0]]
+    np.testing.assert_allclose(search.cv_results_["mean_test_score"], unweighted, rtol=1e-12)
+
+
+def test_score_request_is_validated_and_needs_routing():
+    scorer = make_bridge_scorer()
+    with pytest.raises(RuntimeError, match="enable_metadata_routing=True"):
+        scorer.set_score_request(sample_weight=True)
+    with sklearn.config_context(enable_metadata_routing=True):
+        with pytest.raises(ValueError, match="sample_weight"):
+            scorer.set_score_request(sample_weight=3)
+        assert scorer.get_metadata_routing().score.requests == {"sample_weight": None}
+        assert scorer.set_score_request() is scorer
+        scorer.set_score_request(sample_weight="row_weight")
+        assert scorer.get_metadata_routing().score.requests == {"sample_weight": "row_weight"}
+        assert make_bridge_scorer().get_metadata_routing().score.requests == {
+            "sample_weight": None}  # a request belongs to its scorer only

@@ -4,7 +4,9 @@ from functools import partial
 import numbers
 
 import numpy as np
+from sklearn import get_config
 from sklearn.utils import check_array
+from sklearn.utils.metadata_routing import UNCHANGED, MetadataRequest
 
 from .._sklearn_compat import _safe_indexing
 from .._validation import (
@@ -35,7 +37,64 @@ def _check_scorer_options(snapshots, random_state):
         raise ValueError(f"random_state must be an integer seed, got {random_state!r}.")
 
 
-class BridgeScorer:
+class _WeightRequest:
+    """Metadata routing of a scorer: whether ``GridSearchCV`` hands it the rows' ``sample_weight``.
+
+    The pattern of scikit-learn's own scorers: with metadata routing enabled,
+    ``sample_weight`` is unset until :meth:`set_score_request` says whether
+    the scorer takes it, and weights passed to a search while it is unset
+    raise scikit-learn's ``UnsetMetadataPassedError`` instead of being
+    dropped.
+    """
+
+    _sample_weight_request = None  # unset: an error if weights are passed under routing
+
+    def set_score_request(self, *, sample_weight=UNCHANGED):
+        """Say whether the scorer takes ``sample_weight`` under metadata routing.
+
+        Only available with ``sklearn.set_config(enable_metadata_routing=True)``,
+        as for scikit-learn's scorers.
+
+        Parameters
+        ----------
+        sample_weight : bool, None, str or UNCHANGED, default=UNCHANGED
+            True: the weights passed to the search's ``fit`` reach the scorer,
+            cut along the folds; False: they do not; None: unset (passing
+            weights is an error); a str: take the metadata of that name as
+            the weights; ``sklearn.utils.metadata_routing.UNCHANGED`` keeps
+            the current request.
+
+        Returns
+        -------
+        self : object
+            The scorer, with the request set.
+        """
+        if not get_config()["enable_metadata_routing"]:
+            raise RuntimeError(
+                "set_score_request is only available when metadata routing is enabled; "
+                "enable it with sklearn.set_config(enable_metadata_routing=True)."
+            )
+        if sample_weight is not UNCHANGED:
+            self._request(sample_weight)  # a ValueError for a bad request, before any change
+            self._sample_weight_request = sample_weight
+        return self
+
+    def _request(self, sample_weight):
+        request = MetadataRequest(owner=type(self).__name__)
+        request.score.add_request(param="sample_weight", alias=sample_weight)
+        return request
+
+    def get_metadata_routing(self):
+        """The scorer's metadata request: ``sample_weight`` for its call (``score``).
+
+        Returns
+        -------
+        routing : sklearn.utils.metadata_routing.MetadataRequest
+        """
+        return self._request(self._sample_weight_request)
+
+
+class BridgeScorer(_WeightRequest):
     """Negative distance between a bridge's predictions and held-out snapshots.
 
     Build it with :func:`make_bridge_scorer`; see there for the parameters.
@@ -117,7 +176,7 @@ class BridgeScorer:
         return start, later if self.snapshots == "all" else later[-1:]
 
 
-class ObjectiveScorer:
+class ObjectiveScorer(_WeightRequest):
     """Minus an estimator's held-out training objective (LightSB's loss): higher is better.
 
     Build it with ``make_bridge_scorer("objective")``.
@@ -193,9 +252,15 @@ def make_bridge_scorer(metric=DEFAULT_METRIC, *, snapshots="all", random_state=0
     -------
     scorer : callable
         ``scorer(estimator, X, y=None, sample_weight=None) -> float``,
-        higher is better. With ``sample_weight`` (which ``GridSearchCV``
-        passes on from its ``fit``), each prediction weighs as its starting
-        row and the distances compare weighted samples.
+        higher is better. With ``sample_weight``, each prediction weighs as
+        its starting row and the distances compare weighted samples.
+        ``GridSearchCV(...).fit(X, y, sample_weight=w)`` cuts the weights
+        along the folds and passes them on to the scorer from scikit-learn
+        1.7 on; with scikit-learn's metadata routing enabled, request them
+        as for scikit-learn's scorers,
+        ``make_bridge_scorer(...).set_score_request(sample_weight=True)``
+        (weights passed to the search while the request is unset raise an
+        error).
 
     Examples
     --------
