@@ -77,9 +77,9 @@ def split_snapshots(X, y, sample_weight=None):
     snapshots : list of ndarray
         ``snapshots[i] = X[y == times[i]]``.
     weights : list of ndarray or None
-        The weights of each snapshot's rows (each snapshot's total is
-        positive; only their ratios matter); all None when ``sample_weight``
-        is None (uniform).
+        The weights of each snapshot's rows, normalised to sum to one per
+        snapshot (:func:`normalise_weights`: no sum overflows, whatever their
+        magnitude); all None when ``sample_weight`` is None (uniform).
     """
     times, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
     if times.shape[0] < 2:
@@ -103,7 +103,8 @@ def split_snapshots(X, y, sample_weight=None):
     snapshots = [np.ascontiguousarray(X[inverse == i]) for i in range(times.shape[0])]
     if sample_weight is None:
         return times, snapshots, [None] * times.shape[0]
-    weights = [check_positive_total(sample_weight[inverse == i], t) for i, t in enumerate(times)]
+    weights = [normalise_weights(check_positive_total(sample_weight[inverse == i], t))
+               for i, t in enumerate(times)]
     return times, snapshots, weights
 
 

@@ -12,6 +12,7 @@ import numpy as np
 from packaging.version import Version
 import pytest
 import sklearn
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LinearRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.preprocessing import StandardScaler
@@ -241,3 +242,82 @@ def test_dsb_zero_snapshot_weight_message_and_unweighted_results_unchanged():
             plain = make().fit(X, y).transform(X[:5])
             ones = make().fit(X, y, sample_weight=np.ones(100)).transform(X[:5])
             np.testing.assert_allclose(plain, ones, rtol=1e-12)
+
+
+# ------------------------------------------------ only the ratios of the weights matter
+def duplicated_rows_with_weights(n=30, seed=0):
+    """Two snapshots with every third row repeated, and integer weights (the copies share
+    theirs, so the largest weight is on repeated rows)."""
+    X, y, _ = make_gaussian_bridge(n, 2, epsilon=1.0, random_state=seed)
+    rows = np.r_[np.arange(2 * n), np.arange(0, 2 * n, 3)]
+    weights = np.random.RandomState(seed).randint(1, 4, size=2 * n).astype(float)
+    weights[::3] = 3.0
+    return X[rows], y[rows], weights[rows]
+
+
+WEIGHT_FACTORS = {
+    # The largest weight at the largest double: the sum of two copies overflows.
+    "largest": 1e308 / 3.0,
+    "1e300": 1e300,
+    "1e-300": 1e-300,
+}
+
+
+@pytest.mark.parametrize("make_model, generative", [
+    (lambda: SinkhornBridge(epsilon=0.5), False),
+    (lambda: SinkhornBridge(epsilon=0.5, tau_a=1.0), False),
+    (lambda: LightSBTransport(n_components=2, random_state=0), False),
+    (lambda: LightSBTransport(n_components=2, random_state=0), True),
+    (lambda: LightSBTransport(n_components=2, solver="adam", max_iter=30, batch_size=16,
+                              random_state=0), False),
+    (lambda: DSBTransport(n_ipf=2, n_steps=3, random_state=0), False),
+    (lambda: DSBTransport(n_ipf=2, n_steps=3, random_state=0), True),
+    (lambda: IteratedBridgeFlow(epsilon=0.3, t_max=0.6), True),
+], ids=["sinkhorn", "sinkhorn-unbalanced", "lightsb", "lightsb-generative", "lightsb-adam",
+        "dsb", "dsb-generative", "flow"])
+@pytest.mark.parametrize("factor", WEIGHT_FACTORS.values(), ids=WEIGHT_FACTORS.keys())
+def test_only_the_ratios_of_the_weights_matter(make_model, generative, factor):
+    """Weights w and c w give the same model for any c, overflow or not, and warn of nothing."""
+    X, y, weights = duplicated_rows_with_weights()
+    if generative:
+        X, weights, y = X[y == 1], weights[y == 1], None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # a few iterations, on purpose
+        warnings.simplefilter("error", RuntimeWarning)
+        plain = make_model().fit(X, y, sample_weight=weights)
+        scaled = make_model().fit(X, y, sample_weight=weights * factor)
+    points = X[:10]
+    # The same draws and regressions, so the same model but for the rounding of c w / max.
+    np.testing.assert_allclose(scaled.transform(points), plain.transform(points),
+                               rtol=1e-12, atol=1e-12)
+    for name in ("terminal_distances_", "particles_"):
+        if hasattr(plain, name):
+            np.testing.assert_allclose(getattr(scaled, name), getattr(plain, name),
+                                       rtol=1e-12, atol=1e-12)
+
+
+def test_dsb_weights_of_1e308_are_unit_weights():
+    """Equal weights are equal weights however large: the same chains, bit for bit."""
+    X, y, _ = make_gaussian_bridge(200, 1, random_state=0)
+
+    def fit(weights):
+        return DSBTransport(n_ipf=3, n_steps=5, random_state=0).fit(X, y, sample_weight=weights)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        unit, huge = fit(np.ones(400)), fit(np.full(400, 1e308))
+    np.testing.assert_array_equal(huge.terminal_distances_, unit.terminal_distances_)
+    np.testing.assert_array_equal(huge.transform(X[:20]), unit.transform(X[:20]))
+
+
+def test_aggregated_rows_and_row_draws_keep_huge_weights_in_proportion():
+    from skschrodinger.estimators._base import aggregate_rows, row_sampler
+
+    X = np.array([[1.0], [0.0], [1.0], [2.0]])
+    huge = np.full(4, 1e308)
+    rows, weights = aggregate_rows(X, huge)
+    np.testing.assert_array_equal(rows, [[0.0], [1.0], [2.0]])
+    np.testing.assert_allclose(weights, [0.25, 0.5, 0.25], rtol=1e-15)  # by hand
+    draws = row_sampler(huge, 4, np.random.RandomState(0))(1000)
+    np.testing.assert_array_equal(draws, row_sampler(np.ones(4), 4,
+                                                     np.random.RandomState(0))(1000))

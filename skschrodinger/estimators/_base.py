@@ -65,10 +65,14 @@ def log_weights(weights, n):
 
 
 def row_sampler(weights, n, rng):
-    """A function drawing row indices with replacement: uniformly, or by ``weights``."""
+    """A function drawing row indices with replacement: uniformly, or by ``weights``.
+
+    Only the ratios of the weights matter: they are divided by their maximum
+    first, so that their running sum cannot overflow.
+    """
     if weights is None:
         return lambda size: rng.randint(n, size=size)
-    cumulative = np.cumsum(weights)
+    cumulative = np.cumsum(weights / weights.max())
     return lambda size: np.minimum(
         np.searchsorted(cumulative, rng.random_sample(size) * cumulative[-1], side="right"),
         n - 1)
@@ -210,6 +214,8 @@ def aggregate_rows(X, weights=None):
     weights : ndarray of shape (n_distinct,)
     """
     rows, inverse = np.unique(X, axis=0, return_inverse=True)
+    if weights is not None:
+        weights = weights / weights.max()  # only their ratios matter: no total overflows
     totals = np.bincount(inverse.ravel(), weights=weights, minlength=rows.shape[0])
     keep = totals > 0
     return np.ascontiguousarray(rows[keep]), normalise_weights(totals[keep])
@@ -697,8 +703,9 @@ class SnapshotBridge(BaseBridge):
         """Fit one link per pair of consecutive snapshots.
 
         ``weights[i]`` holds the non-negative weights of the rows of
-        ``snapshots[i]`` (their total is positive; only their ratios
-        matter), or is None where they are uniform (always for the
+        ``snapshots[i]``, normalised to sum to one (only their ratios
+        matter, so no sum of them can overflow), or is None where they are
+        uniform (always for the
         generative source, and for every snapshot when ``fit`` got no
         ``sample_weight``). Returns the links in order and a dict of the
         estimator's own fitted attributes (``n_iter_``, ``converged_``, ...),
@@ -749,7 +756,8 @@ class SnapshotBridge(BaseBridge):
         X = validate_data(self, X, reset=reset, dtype=np.float64, ensure_min_samples=2)
         sample_weight = check_sample_weight(sample_weight, X.shape[0])
         if y is None:
-            weights = [None, None if sample_weight is None else check_positive_total(sample_weight)]
+            weights = [None, None if sample_weight is None
+                       else normalise_weights(check_positive_total(sample_weight))]
             return np.array([0.0, 1.0]), [rng.standard_normal(X.shape),
                                           np.ascontiguousarray(X)], weights
         y = check_snapshot_times(y, X.shape[0])
