@@ -18,7 +18,13 @@ from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validat
 
 from ._fitting import SCORE_SEED, all_or_nothing
 from ._sklearn_compat import HasMethods
-from ._validation import check_not_annotated_data, check_scalar_time
+from ._validation import (
+    check_not_annotated_data,
+    check_positive_total,
+    check_sample_weight,
+    check_scalar_time,
+    normalise_weights,
+)
 from .metrics import make_bridge_scorer
 
 __all__ = ["TransformedBridge"]
@@ -38,6 +44,21 @@ def _bridge_has(attribute):
         return True
 
     return check
+
+
+def _pooled_weights(sample_weight, n_samples):
+    """The rows' weights for the transformer, fitted on every snapshot pooled (None: unweighted).
+
+    Weights of the pooled rows, as scikit-learn estimators take them: an
+    integer weight acts as copies of its row, and only the ratios of all the
+    weights matter. They are normalised (whatever their magnitude, so no sum
+    overflows) to sum to the number of rows of positive weight, so that unit
+    weights are the unweighted fit.
+    """
+    weights = check_sample_weight(sample_weight, n_samples)
+    if weights is None:
+        return None
+    return normalise_weights(check_positive_total(weights)) * np.count_nonzero(weights)
 
 
 class TransformedBridge(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
@@ -203,12 +224,19 @@ class TransformedBridge(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             Snapshot time of each row, passed to the bridge; None fits a
             generative bridge from N(0, I) in the transformed space to T(X).
         sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the rows, passed to the bridge's ``fit`` (weights
-            within each snapshot), and to the transformer's ``fit`` where it
-            accepts them (``StandardScaler``, for instance); a transformer
-            whose ``fit`` takes no weights (``PCA``) is fitted on the rows
-            unweighted, as scikit-learn's ``TransformedTargetRegressor``
-            fits its transformer.
+            Non-negative weights of the rows. The bridge's ``fit`` is given
+            them (it weighs rows within their snapshot: only the ratios within
+            a snapshot matter there). The transformer's ``fit`` is given them
+            where it accepts them (``StandardScaler``, for instance): it is
+            fitted on every snapshot pooled, the rows weighted as given, so an
+            integer weight acts as copies of its row, and a snapshot's total
+            weight is its share of the pooled rows (weights that sum to one
+            in each snapshot give the snapshots equal shares). Only the ratios
+            of all the weights matter: they are normalised first, so
+            multiplying them all by any positive number changes nothing. A
+            transformer whose ``fit`` takes no weights (``PCA``) is fitted on
+            the rows unweighted, as scikit-learn's
+            ``TransformedTargetRegressor`` fits its transformer.
 
         Returns
         -------
@@ -228,12 +256,15 @@ class TransformedBridge(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             transformer = FunctionTransformer(validate=False)
         else:
             transformer = clone(self.transformer)
-        weighted = {} if sample_weight is None else {"sample_weight": sample_weight}
-        transformer.fit(X, **(weighted if has_fit_parameter(transformer, "sample_weight")
-                              else {}))
+        weights = _pooled_weights(sample_weight, X.shape[0])
+        if weights is not None and has_fit_parameter(transformer, "sample_weight"):
+            transformer.fit(X, sample_weight=weights)
+        else:
+            transformer.fit(X)
         Z = self._checked_transform(transformer, X)
         self._check_inverse(transformer, Z, X.shape[1])
         offset, jacobian = self._affine_inverse(transformer, Z, X.shape[1])
+        weighted = {} if sample_weight is None else {"sample_weight": sample_weight}
         bridge = clone(self.bridge).fit(Z, y, **weighted)
         self.transformer_ = transformer
         self.bridge_ = bridge

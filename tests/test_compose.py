@@ -7,6 +7,8 @@ marginals (GaussianBridge.marginal). Sampling tolerances are a few standard
 errors computed from the sample sizes.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 from sklearn.decomposition import PCA, KernelPCA
@@ -199,6 +201,36 @@ def test_generative_mode_with_a_scaler():
     samples = model.sample(n_samples=4000, random_state=11)
     assert_gaussian_moments(samples, X.mean(axis=0), np.cov(X.T), X.shape[0] / 2)
     assert np.isfinite(model.score(X))
+
+
+@pytest.mark.parametrize("bridge", [SinkhornBridge(epsilon=0.5),
+                                    LightSBTransport(n_components=2, max_iter=50,
+                                                     random_state=0)],
+                         ids=["sinkhorn", "lightsb"])
+def test_only_the_ratios_of_the_weights_reach_the_transformer(bridge):
+    """Weights times 1, 1e14 or 1e200 are the same model, without a warning; the scaler's
+    mean and scale are the weighted moments of the pooled rows, computed by hand."""
+    X, y, _ = make_gaussian_bridge(60, 2, epsilon=1.0, random_state=0)
+    X = X * [3.0, 0.5]
+    weights = np.random.RandomState(0).randint(0, 5, size=X.shape[0]).astype(float)
+    weights[[0, -1]] = 1.0  # no snapshot loses all its rows
+    mean = weights @ X / weights.sum()
+    scale = np.sqrt(weights @ (X - mean) ** 2 / weights.sum())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        models = [TransformedBridge(bridge, StandardScaler()).fit(X, y, sample_weight=weights * c)
+                  for c in (1.0, 1e14, 1e200)]
+    for model in models:
+        np.testing.assert_allclose(model.transformer_.mean_, mean, rtol=1e-12)
+        np.testing.assert_allclose(model.transformer_.scale_, scale, rtol=1e-12)
+        np.testing.assert_allclose(model.transform(X[:10]), models[0].transform(X[:10]),
+                                   rtol=1e-12, atol=1e-12)
+    unit = TransformedBridge(bridge, StandardScaler()).fit(X, y, sample_weight=np.ones(120))
+    unweighted = TransformedBridge(bridge, StandardScaler()).fit(X, y)
+    np.testing.assert_allclose(unit.transformer_.scale_, unweighted.transformer_.scale_,
+                               rtol=1e-12)
+    np.testing.assert_allclose(unit.transform(X[:10]), unweighted.transform(X[:10]),
+                               rtol=1e-12, atol=1e-12)
 
 
 # ----------------------------------------------- 3. PCA with fewer components
