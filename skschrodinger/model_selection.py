@@ -92,7 +92,10 @@ class LeaveOneSnapshotOut(BaseCrossValidator):
     ----------
     times : array-like of float, default=None
         The interior snapshot times to hold out, one split (per repeat)
-        each; None holds out every interior time in turn.
+        each; None holds out every interior time in turn. A time names the
+        nearest snapshot time of y up to rounding (a relative 1e-6 of the
+        span of y, so labels that went through float32 still match); two
+        distinct times that name the same snapshot are refused.
     n_repeats : int, default=1
         Number of splits per held-out time, each with a new random subset of
         the test rows; needs ``test_size`` below all rows.
@@ -171,7 +174,15 @@ class LeaveOneSnapshotOut(BaseCrossValidator):
                     f"{format_times(unknown)}. The first and "
                     "last snapshots are never held out: the chain must keep its span."
                 )
-        return [(labels[k - 1], labels[k]) for k in np.unique(chosen)]
+        shared = np.unique(chosen[1:][np.diff(chosen) == 0])
+        if shared.size:
+            clashing = ", ".join(map(repr, requested[np.isin(chosen, shared)].tolist()))
+            raise ValueError(
+                f"times {clashing} name the same snapshot time of y "
+                f"({format_times(labels[shared])}): a time names the nearest snapshot time "
+                "up to rounding. List each held-out time once."
+            )
+        return [(labels[k - 1], labels[k]) for k in chosen]
 
     def _subset(self, rows, rng):
         if self.test_size is None:
@@ -214,14 +225,16 @@ class LeaveOneSnapshotOut(BaseCrossValidator):
                 yield train, test
 
     def get_n_splits(self, X=None, y=None, groups=None):
-        """Number of splits: held-out times times ``n_repeats``.
+        """Number of splits: held-out times times ``n_repeats``, as many as ``split`` yields.
 
         Parameters
         ----------
         X : object, default=None
             Ignored.
         y : array-like of shape (n_samples,), default=None
-            Snapshot times; needed unless ``times`` is given.
+            Snapshot times; needed unless ``times`` is given (then the
+            number of distinct ``times``, which ``split`` yields or refuses
+            with a ``ValueError``).
         groups : None
             Ignored.
 

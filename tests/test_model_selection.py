@@ -93,6 +93,58 @@ def test_held_out_times_match_labels_that_went_through_float32():
     assert np.array_equal(test, np.flatnonzero((y == 0.1) | (y == 0.2)))
 
 
+CLOSE = 1 + 1e-9
+
+
+@pytest.mark.parametrize("labels, options, held_out", [
+    ((0, 1, 2, 3), {}, [1, 2]),
+    ((3, 0, 2, 1), {"times": [2, 1]}, [1, 2]),  # unsorted labels and times
+    ((0, 1, 2, 3), {"times": [1, 1]}, [1]),  # a duplicate
+    ((0, 1, 2, 3), {"times": [1, 1.0, np.float32(1)]}, [1]),  # one time, three types
+    ((0, 1, 2, 3), {"times": [1, CLOSE]}, None),  # two times, one snapshot
+    ((0, 0.1, 0.2, 0.3), {"times": [0.2, 0.3 - 0.1]}, None),  # 0.19999999999999998 and 0.2
+    ((0, 0.1, 0.2, 0.3), {"times": [np.float32(0.1), 0.3 - 0.1]}, [0.1, 0.2]),
+    ((0, 1, CLOSE, 2), {}, [1, CLOSE]),  # close labels are distinct snapshots
+    ((0, 1, CLOSE, 2), {"times": [CLOSE, 1]}, [1, CLOSE]),
+    ((0, 1, 2, 3), {"times": [2, 1], "n_repeats": 2, "test_size": 0.5}, [1, 2, 1, 2]),
+])
+def test_leave_one_snapshot_out_counts_the_splits_it_yields(labels, options, held_out):
+    """get_n_splits, with y and without, is the number of splits that split yields; times
+    that split cannot tell apart are refused (by both), not merged into fewer splits."""
+    y = np.random.RandomState(0).permutation(np.repeat(np.asarray(labels, dtype=float), 4))
+    X = np.zeros((y.size, 2))
+    cv = LeaveOneSnapshotOut(**options, random_state=0)
+    if held_out is None:
+        with pytest.raises(ValueError, match="times .* name the same snapshot time of y"):
+            list(cv.split(X, y))
+        with pytest.raises(ValueError, match="times .* name the same snapshot time of y"):
+            cv.get_n_splits(X, y)
+        return
+    splits = list(cv.split(X, y))
+    assert [np.setdiff1d(y, y[train]).tolist() for train, _ in splits] == [
+        [t] for t in held_out]
+    labels = np.unique(y)
+    for (_, test), t in zip(splits, held_out):  # tested with the snapshot before it
+        assert np.unique(y[test]).tolist() == [labels[np.searchsorted(labels, t) - 1], t]
+    assert cv.get_n_splits(X, y) == len(splits) == len(held_out)
+    if "times" in options:
+        assert cv.get_n_splits() == len(splits)
+
+
+@pytest.mark.parametrize("labels", [(0, 1), (3, 1, 2), (0, 1, CLOSE, 2), (0, 0.1, 0.2, 0.3)])
+@pytest.mark.parametrize("as_float32", [False, True])
+def test_snapshot_kfold_counts_the_splits_it_yields(labels, as_float32):
+    y = np.random.RandomState(1).permutation(np.repeat(np.asarray(labels, dtype=float), 6))
+    y = y.astype(np.float32) if as_float32 else y
+    X = np.zeros((y.size, 2))
+    cv = SnapshotKFold(3, random_state=0)
+    splits = list(cv.split(X, y))
+    assert cv.get_n_splits(X, y) == cv.get_n_splits() == len(splits) == 3
+    for train, test in splits:  # every fold holds rows of every snapshot
+        assert np.unique(y[train]).size == np.unique(y[test]).size == np.unique(y).size
+    assert len(list(cv.split(X))) == cv.get_n_splits(X) == 3  # generative mode: y None
+
+
 def test_docstring_examples_hold():
     for module in (skschrodinger.model_selection,):
         failed, _ = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
