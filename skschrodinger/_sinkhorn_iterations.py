@@ -34,8 +34,13 @@ Vialard 2018), the optimality conditions are row sums a_i exp(-f_i / tau_a)
 and column sums b_j exp(-g_j / tau_b), and the half-steps become the damped
 ones f = lambda_a F(g), g = lambda_b G(f) with lambda = tau / (tau + eps)
 (lambda = 1 for tau = inf, the balanced problem). The solvers centre the
-clouds, which adds affine terms o_i, o_j to the true potentials: in the
-centred ones the damped step is f = lambda F(g) - (1 - lambda) o.
+clouds, which adds affine terms o_i, o_j to the true potentials. The
+kernels take the centred potentials f - o, but an unbalanced problem is
+iterated on the true ones: the masses a_i exp(-f_i / tau_a) divide them by
+tau, and a centred f = lambda F - o (true f plus -o) would hold the true
+part, of order lambda, only to the rounding of o -- at tau / eps = 1e-30
+none of it. A balanced problem passes zero offsets and iterates on the
+centred potentials, which keeps far-apart clouds' digits.
 
 **Error.** After g = G(f) (damped or not) the plan's column sums are exactly
 what the conditions ask, and its row sums are a_i exp((f_i - F(g)_i) / eps),
@@ -87,21 +92,29 @@ def damping(tau, epsilon):
     return 1.0 if np.isinf(tau) else tau / (tau + epsilon)
 
 
-def _marginal_error(weights, f, f_target, epsilon, tau=np.inf, offset=0.0):
+def _marginal_error(weights, f, f_target, epsilon, tau=np.inf):
     """The L1 error of one marginal of the plan of f and its opposite potential.
 
     Balanced (tau = inf), with f_target = F(g) (or G(f)), this is
     ``sum_i a_i |exp((f_i - f_target_i) / eps) - 1| = ||pi 1 - a||_1``.
-    Unbalanced, with f_target the damped image lambda F(g) - (1 - lambda) o,
-    the row sums a_i exp((f_i - F(g)_i) / eps) are compared with
-    a_i exp(-(f_i + o_i) / tau), which is
-    ``sum_i a_i exp(-(f_i + o_i) / tau) |exp((f_i - f_target_i) / (eps lambda)) - 1|``.
-    Rows of zero weight contribute nothing (even where the exponential overflows).
+    Unbalanced, with the true potential f and its damped image
+    f_target = lambda F(g), the row sums r_i = a_i exp((f_i - F(g)_i) / eps)
+    are compared with the masses t_i = a_i exp(-f_i / tau) the optimum has:
+    ``sum_i |r_i - t_i|``, formed in the log domain as
+    ``exp(max(log r_i, log t_i)) (1 - exp(-|u_i|))`` with
+    u_i = log r_i - log t_i = (f_i - f_target_i) / (eps lambda). Far from
+    the optimum at small tau, t_i alone under- or overflows (f / tau) while
+    r_i, and the error, are finite. Rows of zero weight contribute nothing
+    (even where the exponential overflows).
     """
-    with np.errstate(over="ignore", invalid="ignore"):
-        terms = np.abs(np.expm1((f - f_target) / (epsilon * damping(tau, epsilon))))
-        if not np.isinf(tau):
-            terms = terms * np.exp(-(f + offset) / tau)
+    weight = damping(tau, epsilon)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        step = (f - f_target) / (epsilon * weight)
+        if np.isinf(tau):
+            terms = np.abs(np.expm1(step))
+        else:
+            log_ratio = np.maximum((f - f_target / weight) / epsilon, -f / tau)
+            terms = np.exp(log_ratio) * -np.expm1(-np.abs(step))
     return float(weights @ np.where(weights > 0, terms, 0.0))
 
 
@@ -119,8 +132,9 @@ class OnlineHalfSteps:
     tau_a, tau_b : float, default=inf
         Marginal penalties (inf: the marginal is a constraint).
     offset_x, offset_y : ndarray of shape (n,) and (m,) or float, default=0
-        The true potentials minus the centred ones, o_i and o_j (see the
-        module docstring); they matter only for finite penalties.
+        The potentials the half-steps take and return minus the centred
+        ones the kernels use, o_i and o_j (see the module docstring): the
+        centring's offsets for an unbalanced problem, 0 for a balanced one.
     """
 
     def __init__(self, X, Y, log_a, log_b, tau_a=np.inf, tau_b=np.inf, offset_x=0.0,
@@ -137,37 +151,40 @@ class OnlineHalfSteps:
         return np.isinf(self.tau_a) and np.isinf(self.tau_b)
 
     def damped_g(self, G, epsilon):
-        """g = lambda_b G - (1 - lambda_b) o_y from the plain half-step G = G(f)."""
+        """g = lambda_b G from the plain half-step G = G(f)."""
         weight = damping(self.tau_b, epsilon)
-        return G if weight == 1.0 else weight * G - (1.0 - weight) * self.offset_y
+        return G if weight == 1.0 else weight * G
 
     def damped_f(self, F, epsilon):
-        """f = lambda_a F - (1 - lambda_a) o_x from the plain half-step F = F(g)."""
+        """f = lambda_a F from the plain half-step F = F(g)."""
         weight = damping(self.tau_a, epsilon)
-        return F if weight == 1.0 else weight * F - (1.0 - weight) * self.offset_x
+        return F if weight == 1.0 else weight * F
 
     def row_error(self, f, f_target, epsilon):
         """||pi 1 - a exp(-f / tau_a)||_1 for the pair whose damped image of f is f_target."""
-        return _marginal_error(self.a, f, f_target, epsilon, self.tau_a, self.offset_x)
+        return _marginal_error(self.a, f, f_target, epsilon, self.tau_a)
 
     def column_error(self, g, g_target, epsilon):
         """||pi^T 1 - b exp(-g / tau_b)||_1, likewise."""
-        return _marginal_error(self.b, g, g_target, epsilon, self.tau_b, self.offset_y)
+        return _marginal_error(self.b, g, g_target, epsilon, self.tau_b)
 
     def g_update(self, f, epsilon):
         """G(f) of (2)."""
-        return _soft_c_transform(self.Y, self.X, self.XT, self.half_sq_y, self.half_sq_x,
-                                 self.log_a, f, epsilon)
+        return self.offset_y + _soft_c_transform(self.Y, self.X, self.XT, self.half_sq_y,
+                                                 self.half_sq_x, self.log_a, f - self.offset_x,
+                                                 epsilon)
 
     def f_update(self, g, epsilon):
         """F(g) of (2)."""
-        return _soft_c_transform(self.X, self.Y, self.YT, self.half_sq_x, self.half_sq_y,
-                                 self.log_b, g, epsilon)
+        return self.offset_x + _soft_c_transform(self.X, self.Y, self.YT, self.half_sq_x,
+                                                 self.half_sq_y, self.log_b, g - self.offset_y,
+                                                 epsilon)
 
     def stabilised_kernel(self, f, g, epsilon):
         """K_ij = exp((f_i + g_j - C_ij) / eps), the dense n x m matrix."""
-        return bilinear_exp_matrix(self.X, self.Y, self.YT, (g - self.half_sq_y) / epsilon,
-                                   (f - self.half_sq_x) / epsilon, 1.0 / epsilon)
+        return bilinear_exp_matrix(self.X, self.Y, self.YT,
+                                   (g - self.offset_y - self.half_sq_y) / epsilon,
+                                   (f - self.offset_x - self.half_sq_x) / epsilon, 1.0 / epsilon)
 
 
 def pair_marginal_error(online, epsilon, f, g):

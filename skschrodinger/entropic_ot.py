@@ -44,6 +44,7 @@ from ._sinkhorn_iterations import (
     StageHalfSteps,
     anderson_iterations,
     annealing_iterations,
+    damping,
     pair_marginal_error,
     relaxed_iterations,
     symmetric_iterations,
@@ -149,6 +150,18 @@ def _check_cost_range(largest_distance, epsilon):
         )
 
 
+def _check_penalty(tau, epsilon, name):
+    """Refuse a penalty so small beside epsilon that the damped half-steps cannot resolve it."""
+    if np.isinf(tau) or epsilon * damping(tau, epsilon) >= np.finfo(np.float64).tiny:
+        return
+    raise ValueError(
+        f"{name}={tau:.3g} is too small beside epsilon={epsilon:.3g}: the unbalanced "
+        f"iterations divide by {name} epsilon / ({name} + epsilon), which underflows double "
+        f"precision. Pass a larger {name}: as {name} / epsilon -> 0 the plan tends to the one "
+        "whose marginal is free, and a ratio of 1e-12 is already close to it."
+    )
+
+
 def _epsilon_ladder(largest_distance, epsilon, epsilon_scaling):
     """Annealing schedule: C_max q^k from an upper bound of the cost down to epsilon (exclusive)."""
     if epsilon_scaling is None:
@@ -205,15 +218,15 @@ def _solve_pot(online, epsilon, f, g, max_iter, tol):
                                                log_b + g[columns] / epsilon))
             log_u, log_v, n_iter = log["log_u"] - log_a, log["log_v"] - log_b, log["niter"] + 1
         else:
-            # The true potentials are the centred ones plus o_x, o_y: POT solves the
-            # uncentred cost, 2 C + 2 o_i + 2 o_j in its units.
+            # The potentials are the true ones: POT solves the uncentred cost,
+            # 2 C + 2 o_i + 2 o_j in its units.
             offset_x = np.broadcast_to(online.offset_x, online.a.shape)[rows]
             offset_y = np.broadcast_to(online.offset_y, online.b.shape)[columns]
             plan, log = ot.sinkhorn_unbalanced(
                 a, b, cost + 2.0 * (offset_x[:, None] + offset_y[None, :]), 2 * epsilon,
                 (2 * online.tau_a, 2 * online.tau_b), method="sinkhorn_stabilized",
                 reg_type="kl", numItermax=max_iter, stopThr=tol, log=True)
-            log_u, log_v = log["logu"] - offset_x / epsilon, log["logv"] - offset_y / epsilon
+            log_u, log_v = log["logu"], log["logv"]
             n_iter = len(log["err"])
         f, g = f.copy(), g.copy()
         f[rows], g[columns] = epsilon * log_u, epsilon * log_v
@@ -359,7 +372,10 @@ def empirical_sinkhorn(X, Y, epsilon, *, a=None, b=None, tau_a=None, tau_b=None,
     ------
     ValueError
         If the cost ||x - y||^2 / 2 divided by epsilon overflows double
-        precision (rescale the points by s and epsilon by s**2).
+        precision (rescale the points by s and epsilon by s**2), or if a
+        penalty is so small beside epsilon that tau epsilon / (tau + epsilon)
+        underflows it (tau / epsilon -> 0 is otherwise solved: that
+        marginal is then free).
 
     Examples
     --------
@@ -380,6 +396,8 @@ def empirical_sinkhorn(X, Y, epsilon, *, a=None, b=None, tau_a=None, tau_b=None,
         raise ValueError("epsilon_scaling applies to the numba backend only.")
     tau_a, tau_b = (np.inf if tau is None else float(tau) for tau in (tau_a, tau_b))
     balanced = np.isinf(tau_a) and np.isinf(tau_b)
+    _check_penalty(tau_a, epsilon, "tau_a")
+    _check_penalty(tau_b, epsilon, "tau_b")
     if backend == "pot" and not balanced:
         _check_pot_unbalanced()
     log_a, log_b = _log_weights(a, X.shape[0], "a"), _log_weights(b, Y.shape[0], "b")
@@ -396,18 +414,15 @@ def empirical_sinkhorn(X, Y, epsilon, *, a=None, b=None, tau_a=None, tau_b=None,
               else _epsilon_ladder(centred_distance, epsilon, epsilon_scaling))
     f, g, mean_cost = _independent_potentials(Xc, Yc, a_, b_)
     independent_start = init is None and not ladder and epsilon >= mean_cost
-    if init is not None:
-        f, g = _warm_start(init, X.shape[0], Y.shape[0])
-        f, g = f - offset_x, g - offset_y  # the inverse of the end
-        if balanced:
-            # (f + c, g - c) is the same plan: balance the gauge, so that a warm start with a
-            # large offset between f and g does not cost the potentials their precision.
-            f, g = _balance_gauge(f, g, a_, b_)
-    elif not independent_start:
+    if init is None and not independent_start:
         f, g = np.zeros(X.shape[0]), np.zeros(Y.shape[0])
+    f, g = _iteration_potentials((f, g), init, (offset_x, offset_y), a_, b_, balanced)
+    # Balanced, the iterations run on the centred potentials; unbalanced, on the true ones
+    # (the half-steps take the offsets into account; see _sinkhorn_iterations).
+    online = (OnlineHalfSteps(Xc, Yc, log_a, log_b) if balanced
+              else OnlineHalfSteps(Xc, Yc, log_a, log_b, tau_a, tau_b, offset_x, offset_y))
     progress = Progress(verbose, "[sinkhorn]")
     n_iter, error, used_dense = 0, np.inf, False
-    online = OnlineHalfSteps(Xc, Yc, log_a, log_b, tau_a, tau_b, offset_x, offset_y)
     with single_threaded_blas(), kernel_threads(n_jobs):
         if backend == "pot":
             f, g, n_iter, error = _solve_pot(online, epsilon, f, g, max_iter, tol)
@@ -424,9 +439,8 @@ def empirical_sinkhorn(X, Y, epsilon, *, a=None, b=None, tau_a=None, tau_b=None,
             n_iter = max(n_iter, 1)
         progress(n_iter, error, epsilon, final=True)
     _check_potentials(error, f, g)
-    f, g = f + offset_x, g + offset_y
     if balanced:
-        f, g = _balance_gauge(f, g, a_, b_)
+        f, g = _balance_gauge(f + offset_x, g + offset_y, a_, b_)
     # The plan's mass from the side whose sums the last half-step made exact (the columns).
     mass = (_penalised_mass(b_, g, tau_b) if not np.isinf(tau_b)
             else _penalised_mass(a_, f, tau_a))
@@ -437,6 +451,36 @@ def empirical_sinkhorn(X, Y, epsilon, *, a=None, b=None, tau_a=None, tau_b=None,
                           n_iter=int(n_iter), marginal_error=float(error),
                           converged=bool(error < tol or (backend == "pot" and n_iter < max_iter)),
                           dense=bool(used_dense), mass=float(mass))
+
+
+def _iteration_potentials(centred, init, offsets, a, b, balanced):
+    """The first potentials in the iterations' coordinates: centred if balanced, else true.
+
+    Parameters
+    ----------
+    centred : tuple of ndarray
+        A start for the centred problem (zero, or the independent coupling's),
+        used when ``init`` is None.
+    init : tuple (f, g) or None
+        True potentials of a nearby problem (a warm start).
+    offsets : tuple of ndarray
+        The true potentials minus the centred ones, (o_x, o_y).
+    a, b : ndarray
+        The normalised weights.
+    balanced : bool
+
+    Returns
+    -------
+    f, g : ndarray
+    """
+    if init is None:
+        return centred if balanced else (centred[0] + offsets[0], centred[1] + offsets[1])
+    f, g = _warm_start(init, a.shape[0], b.shape[0])
+    if not balanced:
+        return f, g
+    # (f + c, g - c) is the same plan: balance the gauge, so that a warm start with a large
+    # offset between f and g does not cost the potentials their precision.
+    return _balance_gauge(f - offsets[0], g - offsets[1], a, b)
 
 
 def _balance_gauge(f, g, a, b):

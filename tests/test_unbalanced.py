@@ -299,3 +299,73 @@ def test_unbalanced_objective_is_the_fitted_loss():
     model = LightSBTransport(epsilon=0.05, n_components=3, tau_a=1.0, tau_b=1.0,
                              random_state=0).fit(X, y)
     assert model.objective(X, y) == pytest.approx(model.loss_curve_[0][-1], rel=1e-9)
+
+
+# ------------------------------------------- the discrete solver at small penalties
+# tau / (tau + eps) -> 0 leaves a marginal free: a legitimate limit, which the iterations
+# reach on the true potentials (masses exp(-f / tau) at any tau) with a log-domain error.
+@pytest.mark.parametrize("taus", [(1e-3, np.inf), (1e-6, np.inf), (1e-6, 1e-6),
+                                  (np.inf, 1e-6)],
+                         ids=["source-1e-3", "source-1e-6", "both-1e-6", "target-1e-6"])
+def test_sinkhorn_at_small_penalties_matches_pot(taus):
+    X, Y, a, b = clouds(9)
+    tau_a, tau_b = taus
+    result = empirical_sinkhorn(X, Y, 0.1, a=a, b=b, tau_a=None if np.isinf(tau_a) else tau_a,
+                                tau_b=None if np.isinf(tau_b) else tau_b, tol=1e-13)
+    plan_pot, _, _ = pot_unbalanced(X, Y, a, b, 0.1, tau_a, tau_b)
+    plan = entropic_plan(X, Y, result.f, result.g, 0.1, a=a, b=b)
+    assert result.converged
+    np.testing.assert_allclose(plan, plan_pot, rtol=1e-8, atol=1e-15)
+    assert result.mass == pytest.approx(plan_pot.sum(), rel=1e-9)
+    # The optimality conditions, which POT's stopping rule leaves loose on rows of mass 1e-28.
+    a, b = a / a.sum(), b / b.sum()
+    if not np.isinf(tau_a):
+        np.testing.assert_allclose(plan.sum(axis=1), a * np.exp(-result.f / tau_a), rtol=1e-10)
+    if not np.isinf(tau_b):
+        np.testing.assert_allclose(plan.sum(axis=0), b * np.exp(-result.g / tau_b), rtol=1e-10)
+
+
+def test_sinkhorn_at_vanishing_penalties_reaches_the_free_marginal_limit():
+    """At tau = 1e-30 eps the penalised marginals are free to rounding. Both free: the plan
+    minimises <pi, C> + eps KL(pi | a (x) b) over all measures, pi = a_i b_j exp(-C_ij / eps).
+    Rows free, columns fixed: each column of that plan rescaled to its weight b_j."""
+    X, Y, a, b = clouds(10)
+    a, b = a / a.sum(), b / b.sum()
+    eps = 0.1
+    free = np.outer(a, b) * np.exp(-0.5 * ((X[:, None] - Y[None]) ** 2).sum(axis=2) / eps)
+    for tau_b, expected in ((1e-30 * eps, free), (None, free / free.sum(axis=0) * b)):
+        result = empirical_sinkhorn(X, Y, eps, a=a, b=b, tau_a=1e-30 * eps, tau_b=tau_b,
+                                    tol=1e-13)
+        plan = entropic_plan(X, Y, result.f, result.g, eps, a=a, b=b)
+        np.testing.assert_allclose(plan, expected, rtol=1e-9, atol=1e-300)
+        assert result.mass == pytest.approx(expected.sum(), rel=1e-9)
+
+
+def test_unbalanced_bridge_at_small_tau_gives_the_lineage_growths():
+    """SinkhornBridge(epsilon=0.1, tau_a=1e-3): the source marginal is nearly free, so each
+    target cell draws its mass from the source cells near it; the growths are POT's row
+    masses over a_i, and by class 0.5 (A's descendants are 1/4 of the target, A 1/2 of the
+    source) and 1.5 (B's: 3/4 over 1/2). The lineages are 2 apart with spread 0.25, so
+    at epsilon = 0.1 no mass crosses between them (exp(-8 / 0.1) or less)."""
+    from skschrodinger.datasets import make_lineage
+
+    X, y, labels, _ = make_lineage(300, growth=(1.0, 3.0), random_state=0)
+    model = SinkhornBridge(epsilon=0.1, tau_a=1e-3, tol=1e-12).fit(X, y)
+    source, target = X[y == 0], X[y == 1]
+    uniform = np.full(300, 1.0 / 300)
+    plan_pot, _, _ = pot_unbalanced(source, target, uniform, uniform, 0.1, 1e-3, np.inf)
+    # POT's stopping rule leaves the rows of tiny mass loose by about 1e-16 absolute.
+    np.testing.assert_allclose(model.growth_rates_[0], 300 * plan_pot.sum(axis=1), rtol=1e-8,
+                               atol=1e-12)
+    assert model.plan_masses_[0] == pytest.approx(1.0, abs=1e-9)
+    growth = model.growth_rates_[0]
+    is_a = labels[y == 0] == "A"
+    assert growth[is_a].mean() == pytest.approx(0.5, abs=1e-6)
+    assert growth[~is_a].mean() == pytest.approx(1.5, abs=1e-6)
+
+
+def test_penalty_below_double_precision_beside_epsilon_is_refused_by_name():
+    X, Y, _, _ = clouds(11)
+    for name in ("tau_a", "tau_b"):
+        with pytest.raises(ValueError, match=f"{name}=4.94e-324 is too small beside epsilon"):
+            empirical_sinkhorn(X, Y, 0.1, **{name: 5e-324})
