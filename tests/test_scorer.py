@@ -156,35 +156,40 @@ def weighted_chain():
     return X, y, weights
 
 
-@pytest.mark.parametrize("scoring", [
-    make_bridge_scorer("energy_distance"),
-    {"energy": make_bridge_scorer("energy_distance"), "w2": make_bridge_scorer("wasserstein2")},
-], ids=["one scorer", "multimetric"])
-def test_routed_grid_search_scores_every_fold_with_its_weights(weighted_chain, scoring):
+def scores_by_hand(scorer, X, y, weights, epsilons, weighted_score):
+    """Mean score over the LeaveOneSnapshotOut folds of SinkhornBridge fitted with the fold's
+    weights, for each epsilon, scored with or without the test rows' weights."""
+    def fold(epsilon, train, test):
+        model = SinkhornBridge(epsilon=epsilon).fit(X[train], y[train],
+                                                    sample_weight=weights[train])
+        return scorer(model, X[test], y[test],
+                      sample_weight=weights[test] if weighted_score else None)
+
+    splits = list(LeaveOneSnapshotOut().split(X, y))
+    return [np.mean([fold(epsilon, train, test) for train, test in splits])
+            for epsilon in epsilons]
+
+
+@pytest.mark.parametrize("metrics", [["energy_distance"], ["energy_distance", "wasserstein2"]],
+                         ids=["one scorer", "multimetric"])
+def test_routed_grid_search_scores_every_fold_with_its_weights(weighted_chain, metrics):
     """Under metadata routing a scorer that requests sample_weight scores each fold weighted:
     the oracle is each fold fitted and scored by hand with the fold's weights."""
     X, y, weights = weighted_chain
-    grid = {"epsilon": [0.5, 2.0]}
-    splits = list(LeaveOneSnapshotOut().split(X, y))
-    scorers = scoring if isinstance(scoring, dict) else {"score": scoring}
+    epsilons = [0.5, 2.0]
     with sklearn.config_context(enable_metadata_routing=True):
-        requesting = {name: scorer.set_score_request(sample_weight=True)
-                      for name, scorer in scorers.items()}
-        search = GridSearchCV(SinkhornBridge().set_fit_request(sample_weight=True), grid,
-                              scoring=requesting if isinstance(scoring, dict)
-                              else requesting["score"],
+        scorers = {metric: make_bridge_scorer(metric).set_score_request(sample_weight=True)
+                   for metric in metrics}
+        search = GridSearchCV(SinkhornBridge().set_fit_request(sample_weight=True),
+                              {"epsilon": epsilons},
+                              scoring=scorers if len(metrics) > 1 else scorers[metrics[0]],
                               cv=LeaveOneSnapshotOut(), refit=False).fit(
             X, y, sample_weight=weights)
-    for name, scorer in scorers.items():
-        by_hand = [np.mean([scorer(SinkhornBridge(epsilon=epsilon).fit(
-                                X[train], y[train], sample_weight=weights[train]),
-                            X[test], y[test], sample_weight=weights[test])
-                            for train, test in splits]) for epsilon in grid["epsilon"]]
-        unweighted = [np.mean([scorer(SinkhornBridge(epsilon=epsilon).fit(
-                                   X[train], y[train], sample_weight=weights[train]),
-                               X[test], y[test]) for train, test in splits])
-                      for epsilon in grid["epsilon"]]
+    for metric, scorer in scorers.items():
+        by_hand = scores_by_hand(scorer, X, y, weights, epsilons, weighted_score=True)
+        unweighted = scores_by_hand(scorer, X, y, weights, epsilons, weighted_score=False)
         assert not np.allclose(by_hand, unweighted, rtol=1e-3)  # the weights matter here
+        name = metric if len(metrics) > 1 else "score"
         np.testing.assert_allclose(search.cv_results_[f"mean_test_{name}"], by_hand,
                                    rtol=1e-12)
 
@@ -217,12 +222,9 @@ def test_unset_score_request_refuses_the_weights_instead_of_dropping_them(weight
             search.fit(X, y, sample_weight=weights)
         declined = make_bridge_scorer("energy_distance").set_score_request(sample_weight=False)
         search.set_params(scoring=declined, refit=False).fit(X, y, sample_weight=weights)
-        splits = list(LeaveOneSnapshotOut().split(X, y))
-        unweighted = [np.mean([declined(SinkhornBridge(epsilon=epsilon).fit(
-                                   X[train], y[train], sample_weight=weights[train]),
-                               X[test], y[test]) for train, test in splits])
-                      for epsilon in [0.5, 2.0]]
-    np.testing.assert_allclose(search.cv_results_["mean_test_score"], unweighted, rtol=1e-12)
+    np.testing.assert_allclose(
+        search.cv_results_["mean_test_score"],
+        scores_by_hand(declined, X, y, weights, [0.5, 2.0], weighted_score=False), rtol=1e-12)
 
 
 def test_score_request_is_validated_and_needs_routing():
