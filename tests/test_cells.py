@@ -169,3 +169,137 @@ def test_transformed_bridge_passes_cells_through_its_transformer():
         model.pull(target == "B1", X_source=X[y == 0], X_target=X[y == 1], random_state=0),
         inner.pull(target == "B1", X_source=Z[y == 0], X_target=Z[y == 1], random_state=0))
     np.testing.assert_allclose(model.growth_rate(X[y == 0]), inner.growth_rates_[0])
+
+
+# ------------------------------------------------- the sampling estimate carries the growth
+def sampled_moments(model, first, last, endpoint_values):
+    """Per source cell i, E[G u(Y)] and E[G^2 u(Y)^2] over the sampled paths of the fitted
+    cells from link ``first`` to link ``last``: G the product of the links' growths along the
+    path, u(Y) the value of its end (a fitted cell of the last snapshot). From the dense
+    plans, by recursion from the end: these are the mean and second moment of one draw of
+    the sampling estimate, whose n_draws draws per cell are independent."""
+    mean, second = endpoint_values, endpoint_values**2
+    for index in reversed(range(first, last)):
+        plan = dense_plan(model.links_[index])
+        conditional = plan / plan.sum(axis=1, keepdims=True)
+        growth = model.growth_rates_[index]
+        mean, second = growth * (conditional @ mean), growth**2 * (conditional @ second)
+    return mean, second
+
+
+def sampled_standard_error(moments, source_values, n_draws):
+    """Standard error of (1 / n) sum_i r_i mean_k(draw ik), the estimate of sum_i r_i mean_i / n."""
+    mean, second = moments
+    n = mean.shape[0]
+    return np.sqrt(np.sum(source_values**2 * (second - mean**2)) / n_draws) / n
+
+
+def three_snapshot_lineage(n=200, random_state=0):
+    """make_lineage's two snapshots, then a third at time 2 where each time-1 class has moved
+    up by 2 and grown again, A1 and A2 by 1 and B1 by 3: the share of A's descendants falls
+    from 1/4 at time 1 to 1/10 at time 2."""
+    X, y, labels, lineage = make_lineage(n, growth=(1.0, 3.0), random_state=random_state)
+    rng = np.random.RandomState(random_state)
+    shares = lineage.target_proportions * np.array([1.0, 1.0, 3.0])
+    counts = np.round(n * shares / shares.sum()).astype(int)
+    centres = np.array([X[labels == name].mean(axis=0) for name in ("A1", "A2", "B1")])
+    classes = np.repeat(np.arange(3), counts)
+    X2 = centres[classes] + [0.0, 2.0] + 0.25 * rng.standard_normal((classes.size, 2))
+    return (np.vstack([X, X2]), np.r_[y, np.full(classes.size, 2.0)],
+            np.r_[labels, np.array(["A1", "A2", "B1"])[classes]])
+
+
+@pytest.mark.parametrize("n_snapshots", [2, 3])
+def test_sampled_push_pull_and_transitions_carry_the_growth(n_snapshots):
+    """On the fitted cells of an unbalanced SinkhornBridge the sampling estimate (cells given)
+    is unbiased for the exact coupling, growth included: B triples at each step while A does
+    not, so A's descendants carry 1/4 of the mass after one link (1/10 after two), not the
+    1/2 of A's cells. Tolerances: four standard errors of the estimate, from the plans'
+    moments (sampled_moments), plus the plans' L1 marginal errors (by which their row sums
+    differ from the growths that weight the paths)."""
+    if n_snapshots == 2:
+        X, y, labels, _ = make_lineage(300, growth=(1.0, 3.0), random_state=0)
+    else:
+        X, y, labels = three_snapshot_lineage()
+    times = np.unique(y)
+    model = SinkhornBridge(epsilon=0.1, tau_a=1.0, tol=1e-10).fit(X, y)
+    slack = model.marginal_errors_.sum()
+    first, last = y == times[0], y == times[-1]
+    source, target = labels[first], labels[last]
+    cells = {"target_time": times[-1], "X_source": X[first], "X_target": X[last],
+             "random_state": 0}
+    draws = 10
+    is_a = (source == "A").astype(float)
+    lineage_b = np.char.startswith(target.astype(str), "B")
+
+    def check(estimate, exact, moments, source_values):
+        error = sampled_standard_error(moments, source_values, draws)
+        assert abs(estimate - exact) <= 4 * error + slack, (estimate, exact, error)
+
+    # push: the mass A's cells send to each lineage, and the share of all the mass in B.
+    for mask in (lineage_b, ~lineage_b):
+        moments = sampled_moments(model, 0, n_snapshots - 1, mask.astype(float))
+        exact = model.push(is_a, target_time=times[-1], normalize=False)[mask].sum()
+        check(model.push(is_a, normalize=False, **cells)[mask].sum(), exact, moments, is_a)
+    expected_share = 0.25 if n_snapshots == 2 else 0.1
+    assert model.push(is_a, target_time=times[-1], normalize=False).sum() == pytest.approx(
+        expected_share, abs=0.01)
+    # pull: the mass of B's lineage that comes from A's cells and from B's.
+    moments = sampled_moments(model, 0, n_snapshots - 1, lineage_b.astype(float))
+    sampled_pull = model.pull(lineage_b, normalize=False, **cells)
+    exact_pull = model.pull(lineage_b, target_time=times[-1], normalize=False)
+    for cells_of in (source == "A", source == "B"):
+        check(sampled_pull[cells_of].sum(), exact_pull[cells_of].sum(), moments,
+              cells_of.astype(float))
+    # transition_matrix of the whole population (one source class) to the two lineages:
+    # T = M_B / M, whose error is that of M_B - T M, the estimate of sum_i E[G (1_B - T)].
+    whole = np.zeros(source.size)
+    exact_matrix = model.transition_matrix(whole, lineage_b, target_time=times[-1])
+    sampled_matrix = model.transition_matrix(whole, lineage_b, **cells)
+    share = exact_matrix[0, 1]
+    total = sampled_moments(model, 0, n_snapshots - 1, np.ones(target.size))[0].mean()
+    moments = sampled_moments(model, 0, n_snapshots - 1, lineage_b - share)
+    error = sampled_standard_error(moments, np.ones(source.size), draws) / total
+    assert abs(sampled_matrix[0, 1] - share) <= 4 * error + slack
+    assert share == pytest.approx(1 - expected_share, abs=0.01)
+
+
+def test_sampled_outputs_of_unbalanced_lightsb_carry_its_growth():
+    """LightSB has no plan on the cells: its sampled push, pull and transition matrix must
+    match the exact plan of SinkhornBridge (the same problem) on the same cells. A path of a
+    cell ends in its own lineage, so the estimate has no sampling error here; 0.02 covers
+    the model's fit (its growths are within 0.5 % of the plan's on three seeds)."""
+    X, y, labels, _ = make_lineage(300, growth=(1.0, 3.0), random_state=0)
+    source, target = labels[y == 0], labels[y == 1]
+    cells = {"X_source": X[y == 0], "X_target": X[y == 1], "random_state": 0}
+    exact = SinkhornBridge(epsilon=0.1, tau_a=1.0).fit(X, y)
+    light = LightSBTransport(epsilon=0.1, n_components=3, tau_a=1.0, random_state=0).fit(X, y)
+    is_a, is_b1 = source == "A", target == "B1"
+    assert light.push(is_a, normalize=False, **cells).sum() == pytest.approx(
+        exact.push(is_a, normalize=False).sum(), abs=0.02)
+    assert light.push(np.ones(300), **cells)[is_b1].sum() == pytest.approx(
+        exact.push(np.ones(300))[is_b1].sum(), abs=0.02)
+    np.testing.assert_allclose(light.pull(is_b1, normalize=False, **cells)[~is_a].sum(),
+                               exact.pull(is_b1, normalize=False)[~is_a].sum(), atol=0.02)
+    whole = np.zeros(300)
+    np.testing.assert_allclose(light.transition_matrix(whole, is_b1, **cells),
+                               exact.transition_matrix(whole, is_b1), atol=0.02)
+
+
+@pytest.mark.parametrize("bad", ["none", "nan_in_strings", "nan", "mixed"])
+def test_transition_matrix_names_the_labels_with_missing_or_mixed_annotations(bad):
+    X, y, labels, _ = make_lineage(40, random_state=2)
+    model = SinkhornBridge().fit(X, y)
+    source, target = list(labels[y == 0]), labels[y == 1]
+    source[-1] = {"none": None, "nan_in_strings": np.nan, "nan": np.nan, "mixed": 1}[bad]
+    if bad == "nan":
+        source = np.r_[np.zeros(39), np.nan]
+    message = "mixes annotations of types" if bad == "mixed" else "has missing values"
+    with pytest.raises(ValueError, match=f"source_labels {message}"):
+        model.transition_matrix(source, target)
+    with pytest.raises(ValueError, match=f"target_labels {message}"):
+        model.transition_matrix(labels[y == 0], source)
+    # Annotations of one type, in a list or an array, still work.
+    matrix = model.transition_matrix(list(labels[y == 0]), target)
+    np.testing.assert_array_equal(matrix, model.transition_matrix(labels[y == 0], target))
+

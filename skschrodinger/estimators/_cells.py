@@ -17,11 +17,19 @@ coupling is known in two ways:
   log-sum-exp over the other side's cells (``PlanLink.push``/``pull``), and a
   chain multiplies them, dividing by the intermediate cells' weights so that
   each link carries the mass (growth included) that reached its source;
-* **by sampling**, for any fitted bridge and any cells: ``n_draws`` endpoints
-  of each source cell are drawn at t_e (``sample_at``), and each draw counts
-  for the target cell nearest to it, P_ij = a_i (draws of i nearest j) /
-  n_draws with a_i = 1 / n: the conditional law of the model, discretised on
-  the target cells' Voronoi cells.
+* **by sampling**, for any fitted bridge and any cells: ``n_draws`` paths of
+  each source cell are drawn through the snapshots up to t_e
+  (``sample_trajectory`` at the fitted times), and each path counts for the
+  target cell nearest to its end, with the mass it carries::
+
+      P_ij = a_i / n_draws * sum over the draws k of i ending nearest j of G_ik
+
+  with a_i = 1 / n and G_ik the product of the links' growths
+  (``growth_rate``) at the path's cells at t_s and at each snapshot before
+  t_e (1 for a balanced bridge): the conditional law of the model,
+  discretised on the target cells' Voronoi cells, weighted by the growth as
+  the exact chain is. Its expectation is the exact coupling when the target
+  cells are the fitted ones.
 """
 
 import numbers
@@ -64,23 +72,25 @@ class _PlanChain:
 
 
 class _SampledCoupling:
-    """The coupling estimated by drawing endpoints and assigning each to its nearest target cell.
+    """The coupling estimated by drawing paths and assigning each to its nearest target cell.
 
-    ``nearest[i, k]`` is the target cell nearest to the k-th endpoint drawn
-    from source cell i.
+    ``nearest[i, k]`` is the target cell nearest to the end of the k-th path
+    drawn from source cell i, and ``growth[i, k]`` the mass that path
+    carries there per unit mass of cell i.
     """
 
-    def __init__(self, nearest, n_target):
-        self.nearest = nearest
+    def __init__(self, nearest, growth, n_target):
+        self.nearest, self.growth = nearest, growth
         self.n_source, self.n_target = nearest.shape[0], n_target
 
     def push(self, source_values):
         n, draws = self.nearest.shape
-        per_draw = np.repeat(source_values / (n * draws), draws)
-        return np.bincount(self.nearest.ravel(), weights=per_draw, minlength=self.n_target)
+        per_draw = source_values[:, None] * self.growth / (n * draws)
+        return np.bincount(self.nearest.ravel(), weights=per_draw.ravel(),
+                           minlength=self.n_target)
 
     def pull(self, target_values):
-        return target_values[self.nearest].mean(axis=1) / self.nearest.shape[0]
+        return (target_values[self.nearest] * self.growth).mean(axis=1) / self.nearest.shape[0]
 
 
 class CellTransitionsMixin:
@@ -126,11 +136,17 @@ class CellTransitionsMixin:
         source = self._validate_points(X_source)
         target = self._validate_points(X_target)
         rng = check_random_state(random_state)
-        starts = np.repeat(source, n_draws, axis=0)
-        endpoints = self.sample_at(starts, self.times_[last], start_time=self.times_[first],
-                                   random_state=rng)
-        nearest = pairwise_distances_argmin(endpoints, target.astype(np.float64))
-        return _SampledCoupling(nearest.reshape(source.shape[0], n_draws), target.shape[0])
+        # Paths recorded at the snapshot times from t_s to t_e: a bridge path passes exactly
+        # through the cells drawn there, where each link's growth applies.
+        times = self.times_[first:last + 1]
+        paths = self.sample_trajectory(np.repeat(source, n_draws, axis=0), times,
+                                       start_time=times[0], random_state=rng)
+        growth = np.ones(paths.shape[0])
+        for step, time in enumerate(times[:-1]):
+            growth *= self.growth_rate(paths[:, step], start_time=time)
+        nearest = pairwise_distances_argmin(paths[:, -1], target.astype(np.float64))
+        shape = (source.shape[0], n_draws)
+        return _SampledCoupling(nearest.reshape(shape), growth.reshape(shape), target.shape[0])
 
     def push(self, weights, *, source_time=None, target_time=None, X_source=None,
              X_target=None, normalize=True, n_draws=DEFAULT_DRAWS, random_state=None):
@@ -157,9 +173,10 @@ class CellTransitionsMixin:
         normalize : bool, default=True
             Divide by the total, giving a distribution over the target
             cells; False keeps the mass (which, for an unbalanced bridge,
-            includes the cells' growth).
+            includes the cells' growth, exactly or in the sampling
+            estimate).
         n_draws : int, default=10
-            Endpoints drawn per source cell by the sampling estimate.
+            Paths drawn per source cell by the sampling estimate.
         random_state : int, RandomState instance or None, default=None
             Seeds the sampling estimate.
 
@@ -248,12 +265,36 @@ def _cell_values(weights, n_cells, name, side):
 
 
 def _labels(labels, n_cells, name):
-    """The classes of a 1-D array of annotations and each cell's class index."""
-    labels = np.asarray(labels)
+    """The classes of a 1-D array of annotations and each cell's class index.
+
+    A list is read as objects, so that numpy does not turn a missing value
+    or a number among strings into text (NaN into "nan").
+    """
+    if not (isinstance(labels, np.ndarray) and labels.dtype != object):
+        labels = np.asarray(labels, dtype=object)
     if labels.shape != (n_cells,):
         raise ValueError(f"{name} must have one entry per cell ({n_cells}), got shape "
                          f"{labels.shape}.")
-    return np.unique(labels, return_inverse=True)
+    if _missing(labels).any():
+        raise ValueError(f"{name} has missing values (None or NaN): give every cell an "
+                         "annotation, e.g. 'unknown' for the cells without one.")
+    try:
+        return np.unique(labels, return_inverse=True)
+    except TypeError:
+        kinds = sorted({type(label).__name__ for label in labels})
+        raise ValueError(f"{name} mixes annotations of types that cannot be ordered "
+                         f"({', '.join(kinds)}): pass annotations of one type, e.g. all "
+                         "strings.") from None
+
+
+def _missing(labels):
+    """Where a 1-D array of annotations holds None or NaN."""
+    if labels.dtype.kind in "fc":
+        return np.isnan(labels)
+    if labels.dtype != object:
+        return np.zeros(labels.shape, dtype=bool)
+    return np.array([label is None or (isinstance(label, numbers.Number) and label != label)
+                     for label in labels], dtype=bool)
 
 
 def _normalised(values, normalize, method):
