@@ -303,3 +303,18 @@ def test_transition_matrix_names_the_labels_with_missing_or_mixed_annotations(ba
     matrix = model.transition_matrix(list(labels[y == 0]), target)
     np.testing.assert_array_equal(matrix, model.transition_matrix(labels[y == 0], target))
 
+
+@pytest.mark.parametrize("rows", [np.array([[0, 1]]), [0.5], [True, False], "a"],
+                         ids=["2-D", "float", "short-mask", "string"])
+def test_plan_rejects_rows_that_are_not_1d_indices(chain, rows):
+    _, _, model = chain
+    with pytest.raises(ValueError, match="rows must be a slice"):
+        model.plan(rows=rows)
+
+
+def test_plan_errors_name_source_time(chain):
+    _, _, model = chain
+    for call in (lambda: model.plan(source_time=5),
+                 lambda: next(model.plan_blocks(source_time=5))):
+        with pytest.raises(ValueError, match="source_time must be one of the fitted"):
+            call()

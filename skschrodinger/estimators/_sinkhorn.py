@@ -224,7 +224,7 @@ class SinkhornBridge(SnapshotBridge):
     def _plan_link(self, source_time):
         """The link from the fitted snapshot time ``source_time`` (None: the first)."""
         check_is_fitted(self, "links_")
-        index = self._check_start_time(source_time)
+        index = self._check_start_time(source_time, name="source_time")
         if index == len(self.links_):
             raise ValueError(f"source_time must be a fitted snapshot time before the last, "
                              f"{self.times_[-1]:g}: the plan links it to the next one.")
@@ -242,7 +242,7 @@ class SinkhornBridge(SnapshotBridge):
         ----------
         source_time : float, default=None
             A fitted snapshot time other than the last; None is the first.
-        rows : slice or array-like of int, default=None
+        rows : slice, int or 1-D array-like of int or bool, default=None
             The source cells whose rows to return; None returns them all,
             which is refused when the n x m array would exceed
             scikit-learn's ``working_memory`` (see :meth:`plan_blocks`).
@@ -261,11 +261,13 @@ class SinkhornBridge(SnapshotBridge):
                     "over plan_blocks().")
             rows = slice(None)
         try:
-            cells = np.arange(n)[rows]
+            cells = np.atleast_1d(np.arange(n)[rows])
         except (IndexError, TypeError):
-            raise ValueError(f"rows must be a slice or integer indices of the {n} source "
-                             f"cells, got {rows!r}.") from None
-        return link.plan_rows(np.atleast_1d(cells))
+            cells = None
+        if cells is None or cells.ndim != 1:
+            raise ValueError(f"rows must be a slice, or a 1-D array of integer indices of the "
+                             f"{n} source cells (or a boolean mask of them), got {rows!r}.")
+        return link.plan_rows(cells)
 
     def plan_blocks(self, *, source_time=None, block_rows=None):
         """Iterate over the plan in blocks of rows, each within ``working_memory``.
