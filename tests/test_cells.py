@@ -318,3 +318,19 @@ def test_plan_errors_name_source_time(chain):
                  lambda: next(model.plan_blocks(source_time=5))):
         with pytest.raises(ValueError, match="source_time must be one of the fitted"):
             call()
+
+
+def test_sampling_estimate_with_named_features_warns_nothing():
+    """A bridge fitted on a DataFrame takes the cells as DataFrames: the paths it draws
+    internally are not re-validated as unnamed arrays (no feature-name warning)."""
+    import warnings
+
+    pd = pytest.importorskip("pandas")
+    X, y, _, _ = make_lineage(60, growth=(1.0, 3.0), random_state=4)
+    frame = pd.DataFrame(X, columns=["gene_a", "gene_b"])
+    model = SinkhornBridge(epsilon=0.1, tau_a=1.0).fit(frame, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pushed = model.push(np.ones(60), normalize=False, X_source=frame[y == 0],
+                            X_target=frame[y == 1], random_state=0)
+    assert pushed.sum() == pytest.approx(model.growth_rates_[0].mean(), rel=1e-9)

@@ -18,9 +18,10 @@ coupling is known in two ways:
   chain multiplies them, dividing by the intermediate cells' weights so that
   each link carries the mass (growth included) that reached its source;
 * **by sampling**, for any fitted bridge and any cells: ``n_draws`` paths of
-  each source cell are drawn through the snapshots up to t_e
-  (``sample_trajectory`` at the fitted times), and each path counts for the
-  target cell nearest to its end, with the mass it carries::
+  each source cell are drawn through the snapshots up to t_e (a cell at each
+  fitted time, as the bridge paths of ``sample_trajectory`` do), and each
+  path counts for the target cell nearest to its end, with the mass it
+  carries::
 
       P_ij = a_i / n_draws * sum over the draws k of i ending nearest j of G_ik
 
@@ -117,8 +118,12 @@ class CellTransitionsMixin:
                 f"{times[indices[0]]:g}; the fitted times are {format_times(times)}.")
         return indices
 
-    def _coupling(self, source_time, target_time, X_source, X_target, n_draws, random_state):
-        """The coupling between the cells of the two times: exact where the model holds it."""
+    def _coupling(self, source_time, target_time, X_source, X_target, n_draws, random_state,
+                  method):
+        """The coupling between the cells of the two times: exact where the model holds it.
+
+        ``method`` (the caller's name) is the one non-finite samples are reported under.
+        """
         first, last = self._cell_time_indices(source_time, target_time)
         links = self.links_[first:last]
         holds_cells = all(hasattr(link, "push") for link in links)
@@ -135,18 +140,29 @@ class CellTransitionsMixin:
             raise ValueError(f"n_draws must be a positive integer, got {n_draws!r}.")
         source = self._validate_points(X_source)
         target = self._validate_points(X_target)
-        rng = check_random_state(random_state)
-        # Paths recorded at the snapshot times from t_s to t_e: a bridge path passes exactly
-        # through the cells drawn there, where each link's growth applies.
-        times = self.times_[first:last + 1]
-        paths = self.sample_trajectory(np.repeat(source, n_draws, axis=0), times,
-                                       start_time=times[0], random_state=rng)
-        growth = np.ones(paths.shape[0])
-        for step, time in enumerate(times[:-1]):
-            growth *= self.growth_rate(paths[:, step], start_time=time)
-        nearest = pairwise_distances_argmin(paths[:, -1], target.astype(np.float64))
+        ends, growth = self._sampled_paths(links, source, n_draws,
+                                           check_random_state(random_state), method)
+        nearest = pairwise_distances_argmin(ends, target.astype(np.float64))
         shape = (source.shape[0], n_draws)
         return _SampledCoupling(nearest.reshape(shape), growth.reshape(shape), target.shape[0])
+
+    def _sampled_paths(self, links, source, n_draws, rng, method):
+        """``n_draws`` paths per source cell through ``links``: their ends and their growths.
+
+        Each path draws its cell at every snapshot from the link's conditional
+        law (the knots of the bridge paths of ``sample_trajectory``) and
+        carries the product of the links' growths at the cells it leaves.
+        """
+        starts = np.repeat(source, n_draws, axis=0)
+        ends, growth = np.empty(starts.shape, dtype=np.float64), np.ones(starts.shape[0])
+        with self._prediction_context():
+            for rows in self._chunks(*starts.shape):
+                cells = starts[rows].astype(np.float64)
+                for link in links:
+                    growth[rows] *= link.growth(cells)
+                    cells = link.sample(cells, rng)
+                ends[rows] = self._check_finite(cells, method)
+        return ends, self._check_finite(growth, method)
 
     def push(self, weights, *, source_time=None, target_time=None, X_source=None,
              X_target=None, normalize=True, n_draws=DEFAULT_DRAWS, random_state=None):
@@ -185,7 +201,7 @@ class CellTransitionsMixin:
         pushed : ndarray of shape (n_target_cells,)
         """
         coupling = self._coupling(source_time, target_time, X_source, X_target, n_draws,
-                                  random_state)
+                                  random_state, "push")
         values = _cell_values(weights, coupling.n_source, "weights", "source")
         return _normalised(coupling.push(values), normalize, "push")
 
@@ -209,7 +225,7 @@ class CellTransitionsMixin:
         pulled : ndarray of shape (n_source_cells,)
         """
         coupling = self._coupling(source_time, target_time, X_source, X_target, n_draws,
-                                  random_state)
+                                  random_state, "pull")
         values = _cell_values(weights, coupling.n_target, "weights", "target")
         return _normalised(coupling.pull(values), normalize, "pull")
 
@@ -240,7 +256,7 @@ class CellTransitionsMixin:
             that of ``np.unique(target_labels)``.
         """
         coupling = self._coupling(source_time, target_time, X_source, X_target, n_draws,
-                                  random_state)
+                                  random_state, "transition_matrix")
         source_classes, source_index = _labels(source_labels, coupling.n_source, "source_labels")
         target_classes, target_index = _labels(target_labels, coupling.n_target, "target_labels")
         matrix = np.zeros((source_classes.size, target_classes.size))
