@@ -1,9 +1,48 @@
 """Input validation shared by all transport estimators (stacked X, y = snapshot time)."""
 
+import copy
 import numbers
 
 import numpy as np
 from sklearn.utils import check_array, check_consistent_length, column_or_1d
+from sklearn.utils.validation import validate_data
+
+INPUT_ATTRIBUTES = ("n_features_in_", "feature_names_in_")
+"""The fitted attributes that describe the input of ``fit`` (set by scikit-learn's
+``validate_data``)."""
+
+
+def validate_rows(estimator, X, *, reset, **check_params):
+    """scikit-learn's ``validate_data(estimator, X, reset=reset)``, without writing to it.
+
+    With ``reset=True`` (in ``fit``) the input attributes that
+    ``validate_data`` would set on the estimator (``n_features_in_``, and
+    ``feature_names_in_`` when X has string column names) are returned
+    instead, computed on a shallow copy, for the fit to publish together with
+    its other fitted attributes once it has succeeded; with ``reset=False``
+    X is checked against the estimator's, which are returned. An AnnData
+    object, or strings among the values of X, give a ValueError naming X.
+
+    Returns
+    -------
+    X : ndarray
+        The validated array.
+    inputs : dict
+        The input attributes that go with X.
+    """
+    check_not_annotated_data(X, "X")
+    target = copy.copy(estimator) if reset else estimator
+    if reset:
+        for name in INPUT_ATTRIBUTES:
+            vars(target).pop(name, None)
+    try:
+        X = validate_data(target, X, reset=reset, **check_params)
+    except ValueError as error:
+        if "could not convert" not in str(error):
+            raise
+        raise ValueError(f"X must hold numbers (one row per sample, one column per feature): "
+                         f"{error}.") from None
+    return X, {name: vars(target)[name] for name in INPUT_ATTRIBUTES if name in vars(target)}
 
 
 def check_snapshot_times(y, n_samples):
@@ -77,9 +116,9 @@ def split_snapshots(X, y, sample_weight=None):
     snapshots : list of ndarray
         ``snapshots[i] = X[y == times[i]]``.
     weights : list of ndarray or None
-        The weights of each snapshot's rows, normalised to sum to one per
-        snapshot (:func:`normalise_weights`: no sum overflows, whatever their
-        magnitude); all None when ``sample_weight`` is None (uniform).
+        The weights of each snapshot's rows, scaled by :func:`scale_weights`
+        (the same ratios, exactly, and no sum of them overflows); all None
+        when ``sample_weight`` is None (uniform).
     """
     times, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
     if times.shape[0] < 2:
@@ -103,7 +142,7 @@ def split_snapshots(X, y, sample_weight=None):
     snapshots = [np.ascontiguousarray(X[inverse == i]) for i in range(times.shape[0])]
     if sample_weight is None:
         return times, snapshots, [None] * times.shape[0]
-    weights = [normalise_weights(check_positive_total(sample_weight[inverse == i], t))
+    weights = [scale_weights(check_positive_total(sample_weight[inverse == i], t))
                for i, t in enumerate(times)]
     return times, snapshots, weights
 
@@ -138,6 +177,19 @@ def check_positive_total(weights, time=None):
         raise ValueError(f"sample_weight: the weights{where} are all zero; every snapshot "
                          "needs a positive total weight.")
     return weights
+
+
+def scale_weights(weights):
+    """Non-negative weights with a positive maximum, scaled by a power of two into [0, 1).
+
+    Multiplying by a power of two is exact, so the ratios of the weights keep
+    every bit (integer weights stay integer multiples of one number, and a
+    weight k is exactly k copies of a weight 1 in any sum); with the largest
+    weight in [0.5, 1), no sum of n of them can exceed n, whatever their
+    magnitude.
+    """
+    _, exponent = np.frexp(weights.max())
+    return np.ldexp(weights, -exponent)
 
 
 def normalise_weights(weights):

@@ -6,6 +6,7 @@ memory of predictions) are in test_numba_cache.py, test_install.py and
 test_memory.py.
 """
 
+import threading
 import warnings
 
 import numpy as np
@@ -210,6 +211,133 @@ def test_a_failed_flow_refit_leaves_the_previous_model_intact():
     with pytest.raises(ValueError, match="target"):
         model.fit(np.random.default_rng(1).normal(size=(60, 3)))
     _assert_unchanged(model, before, predictions, X)
+
+
+# ------------------------------------------- a fit's attributes are published whole
+def _fitted_names(model):
+    return {name for name in vars(model) if name.endswith("_") and not name.startswith("_")}
+
+
+def _as_frame(X):
+    import pandas as pd
+
+    return pd.DataFrame(X, columns=[f"pc{i}" for i in range(X.shape[1])])
+
+
+@pytest.mark.parametrize("make, first, second", [
+    (lambda: LightSBTransport(n_components=2, random_state=0), {"tau_a": 1.0}, {"tau_a": None}),
+    (lambda: LightSBTransport(n_components=2, random_state=0), {"tau_b": 1.0}, {"tau_b": None}),
+    (lambda: SinkhornBridge(epsilon=0.5), {"tau_a": 1.0}, {"tau_a": None}),
+], ids=["lightsb-tau_a", "lightsb-tau_b", "sinkhorn-tau_a"])
+def test_a_refit_keeps_no_attribute_of_an_earlier_configuration(make, first, second):
+    """The refit has exactly the attributes and the model of a fresh fit."""
+    X, y = _three_snapshots()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        refit = make().set_params(**first).fit(X, y).set_params(**second).fit(X, y)
+        fresh = make().set_params(**second).fit(X, y)
+    assert _fitted_names(refit) == _fitted_names(fresh)
+    np.testing.assert_array_equal(refit.transform(X), fresh.transform(X))
+
+
+@pytest.mark.parametrize("make", [
+    lambda: LightSBTransport(n_components=2, random_state=0), lambda: SinkhornBridge(),
+    lambda: DSBTransport(n_steps=3, n_ipf=1, random_state=0),
+], ids=["lightsb", "sinkhorn", "dsb"])
+def test_a_refit_without_feature_names_or_in_another_mode_keeps_none_of_the_first(make):
+    X, y = _three_snapshots()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        named = make().fit(_as_frame(X), y).fit(X, y)
+        generative = make().fit(X[y == 2]).fit(X, y)
+        fresh = make().fit(X, y)
+    assert _fitted_names(named) == _fitted_names(generative) == _fitted_names(fresh)
+    assert "feature_names_in_" not in _fitted_names(fresh)
+
+
+class _Hold:
+    """Holds a fit on 2-D data at its first solver call until ``release`` is set."""
+
+    def __init__(self):
+        self.inside, self.release = threading.Event(), threading.Event()
+
+    def __call__(self, X):
+        if X.shape[1] == 2:
+            self.inside.set()
+            assert self.release.wait(timeout=120)
+
+
+HOLD = _Hold()
+
+
+class _HeldRegressor(LinearRegression):
+    def fit(self, X, y):
+        HOLD(X)
+        return super().fit(X, y)
+
+
+def _held_score(X):
+    HOLD(X)
+    return -X  # grad log N(0, I)
+
+
+@pytest.mark.parametrize("make, with_y", [
+    (lambda: DSBTransport(n_steps=2, n_ipf=1, regressor=_HeldRegressor(), random_state=0),
+     True),
+    (lambda: IteratedBridgeFlow(epsilon=0.3, t_max=0.6, functional="fokker_planck",
+                                target=_held_score), False),
+], ids=["dsb", "flow"])
+def test_concurrent_fits_of_one_instance_leave_the_last_fit_whole(make, with_y):
+    """A fit on 2-D data validates first and finishes last; a 3-D fit runs in between."""
+    global HOLD
+    HOLD = _Hold()
+    X2, y2 = _three_snapshots()
+    X2, y2 = X2[y2 < 2], y2[y2 < 2]
+    X3, y3 = _three_snapshots(n_features=3)
+    data2, data3 = ((X2, y2), (X3, y3)) if with_y else ((X2,), (X3,))
+    model, failures = make(), []
+
+    def first_fit():
+        try:
+            model.fit(*data2)
+        except BaseException as error:  # reported below, in the test's thread
+            failures.append(error)
+
+    thread = threading.Thread(target=first_fit)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        thread.start()
+        assert HOLD.inside.wait(timeout=120)
+        model.fit(*data3)
+        HOLD.release.set()
+        thread.join(timeout=120)
+        alone = make().fit(*data2)
+    assert not failures
+    assert model.n_features_in_ == 2
+    assert _fitted_names(model) == _fitted_names(alone)
+    np.testing.assert_array_equal(model.times_, alone.times_)
+    np.testing.assert_array_equal(model.transform(X2), alone.transform(X2))
+
+
+def test_fits_racing_in_two_threads_never_mix():
+    """Free-running races, which mixed the two fits in 2 or 3 of 10 trials."""
+    X2, y2 = _three_snapshots()
+    X3, y3 = _three_snapshots(n_features=3)
+    for _ in range(10):
+        model, start = SinkhornBridge(), threading.Barrier(2)
+
+        def fit(X, y, model=model, start=start):
+            start.wait()
+            model.fit(X, y)
+
+        threads = [threading.Thread(target=fit, args=data) for data in ((X2, y2), (X3, y3))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        X = X2 if model.n_features_in_ == 2 else X3
+        assert model.links_[0].target.shape[1] == model.n_features_in_
+        assert model.transform(X).shape == X.shape
 
 
 # ------------------------------------------------------ no NaN from finite input

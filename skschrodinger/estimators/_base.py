@@ -25,20 +25,20 @@ particle flow of :class:`~skschrodinger.IteratedBridgeFlow`) derives from
 from abc import ABCMeta, abstractmethod
 from contextlib import contextmanager
 import numbers
+import threading
 import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from .._fitting import SCORE_SEED, all_or_nothing
 from .._kernels import brownian_bridge_paths, kernel_threads
 from .._numerics import common_scale
 from .._threads import single_threaded_blas
 from .._validation import (
-    check_not_annotated_data,
     check_positive_total,
     check_sample_weight,
     check_scalar_time,
@@ -47,13 +47,22 @@ from .._validation import (
     match_snapshot_times,
     normalise_weights,
     outside_time_range,
+    scale_weights,
     split_snapshots,
+    validate_rows,
 )
 from ..metrics import make_bridge_scorer
 from ._cells import CellTransitionsMixin
 
 PREDICTION_MEMORY = 64 * 2**20
 """Bytes of temporaries a prediction may allocate at once: rows are processed in chunks."""
+_PUBLISH_LOCK = threading.Lock()
+"""Held while a fit replaces the fitted attributes of an estimator (``_publish_fitted``)."""
+
+
+def is_fitted_attribute(name):
+    """Whether ``name`` is a fitted attribute: public, ending in "_" (scikit-learn's rule)."""
+    return name.endswith("_") and not name.startswith("_")
 
 
 def log_weights(weights, n):
@@ -215,7 +224,7 @@ def aggregate_rows(X, weights=None):
     """
     rows, inverse = np.unique(X, axis=0, return_inverse=True)
     if weights is not None:
-        weights = weights / weights.max()  # only their ratios matter: no total overflows
+        weights = scale_weights(weights)  # the same ratios, exactly: no total overflows
     totals = np.bincount(inverse.ravel(), weights=weights, minlength=rows.shape[0])
     keep = totals > 0
     return np.ascontiguousarray(rows[keep]), normalise_weights(totals[keep])
@@ -302,9 +311,24 @@ class BaseBridge(CellTransitionsMixin, OneToOneFeatureMixin, TransformerMixin, B
     def _validate_points(self, X):
         """Fitted check and validation; float32 stays float32 (rows are converted by chunk)."""
         check_is_fitted(self, "links_")
-        check_not_annotated_data(X, "X")
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        X, _ = validate_rows(self, X, reset=False, dtype=[np.float64, np.float32])
         return np.ascontiguousarray(X)
+
+    def _publish_fitted(self, attributes):
+        """Make ``attributes`` the estimator's fitted attributes, all at once.
+
+        Every fitted attribute (:func:`is_fitted_attribute`) of an earlier fit
+        that ``attributes`` lacks is removed, so a refit keeps nothing of an
+        earlier configuration. The replacement is made under one lock after
+        the whole fit has succeeded: of fits of one instance running in
+        several threads, the last to finish wins whole, never a mixture.
+        """
+        with _PUBLISH_LOCK:
+            state = vars(self)
+            for name in [name for name in state
+                         if is_fitted_attribute(name) and name not in attributes]:
+                del state[name]
+            state.update(attributes)
 
     def _chunks(self, n_rows, n_features, extra_bytes_per_row=0):
         """Row slices of at most PREDICTION_MEMORY bytes of temporaries each."""
@@ -703,14 +727,15 @@ class SnapshotBridge(BaseBridge):
         """Fit one link per pair of consecutive snapshots.
 
         ``weights[i]`` holds the non-negative weights of the rows of
-        ``snapshots[i]``, normalised to sum to one (only their ratios
-        matter, so no sum of them can overflow), or is None where they are
-        uniform (always for the
+        ``snapshots[i]`` (only their ratios matter), scaled so that the
+        largest is in [0.5, 1) (``scale_weights``: no sum of them can
+        overflow), or is None where they are uniform (always for the
         generative source, and for every snapshot when ``fit`` got no
         ``sample_weight``). Returns the links in order and a dict of the
         estimator's own fitted attributes (``n_iter_``, ``converged_``, ...),
         which ``fit`` sets together with the shared ones once everything has
-        succeeded.
+        succeeded (every fitted attribute of the estimator: those of an
+        earlier fit that the dict lacks are removed).
         """
 
     @all_or_nothing
@@ -739,43 +764,48 @@ class SnapshotBridge(BaseBridge):
         """
         self._validate_params()
         rng = check_random_state(self.random_state)
-        times, snapshots, weights = self._snapshots(X, y, sample_weight, rng, reset=True)
+        times, snapshots, weights, inputs = self._snapshots(X, y, sample_weight, rng,
+                                                            reset=True)
         link_epsilons = self._link_epsilons(times)
         with self._kernel_threads():
             links, fitted = self._fit_links(snapshots, link_epsilons, rng, y is None, weights)
-        self._set_fitted(times, links, fitted, generative=y is None)
+        self._set_fitted(times, links, fitted, generative=y is None, inputs=inputs)
         return self
 
     def _snapshots(self, X, y, sample_weight, rng, reset):
-        """Validate the data; return the snapshot times, the snapshots and their row weights.
+        """Validate the data; return the snapshot times, the snapshots, their row weights and
+        the input attributes (``validate_rows``: nothing is written to the estimator).
 
         With y None the source is ``rng``'s N(0, I) draws, at time 0, and X the
         target, at time 1.
         """
-        check_not_annotated_data(X, "X")
-        X = validate_data(self, X, reset=reset, dtype=np.float64, ensure_min_samples=2)
+        X, inputs = validate_rows(self, X, reset=reset, dtype=np.float64, ensure_min_samples=2)
         sample_weight = check_sample_weight(sample_weight, X.shape[0])
         if y is None:
             weights = [None, None if sample_weight is None
-                       else normalise_weights(check_positive_total(sample_weight))]
+                       else scale_weights(check_positive_total(sample_weight))]
             return np.array([0.0, 1.0]), [rng.standard_normal(X.shape),
-                                          np.ascontiguousarray(X)], weights
+                                          np.ascontiguousarray(X)], weights, inputs
         y = check_snapshot_times(y, X.shape[0])
-        return split_snapshots(X, y, sample_weight)
+        return (*split_snapshots(X, y, sample_weight), inputs)
 
     def _link_epsilons(self, times):
         """epsilon (t_{i+1} - t_i) / (t_m - t_0): each link's share of the reference variance."""
         return self.epsilon * np.diff(times) / (times[-1] - times[0])
 
-    def _set_fitted(self, times, links, fitted, generative):
-        """Set the shared fitted attributes and the estimator's own (``fitted``)."""
-        self.generative_ = generative
-        self.times_ = times
-        self.link_epsilons_ = self._link_epsilons(times)
-        self.epsilon_per_unit_time_ = float(self.epsilon / (times[-1] - times[0]))
-        self.links_ = links
-        for name, value in fitted.items():
-            setattr(self, name, value)
+    def _set_fitted(self, times, links, fitted, generative, inputs):
+        """Publish the shared fitted attributes, the input ones (``inputs``, from
+        ``_snapshots``) and the estimator's own (``fitted``), all at once
+        (``_publish_fitted``: attributes of an earlier fit that these lack are removed)."""
+        self._publish_fitted({
+            **inputs,
+            "generative_": generative,
+            "times_": times,
+            "link_epsilons_": self._link_epsilons(times),
+            "epsilon_per_unit_time_": float(self.epsilon / (times[-1] - times[0])),
+            "links_": links,
+            **fitted,
+        })
 
     # --------------------------------------------------------------- scoring
     def score(self, X, y=None, sample_weight=None):

@@ -31,6 +31,7 @@ from sklearn.neighbors import KNeighborsRegressor
 from sklearn.utils import get_tags
 
 from .._sklearn_compat import HasMethods, Interval, StrOptions
+from .._validation import normalise_weights
 from ..metrics import energy_distance
 from ._base import BridgeLink, SnapshotBridge, iteration_counts, row_sampler
 
@@ -418,15 +419,13 @@ class DSBTransport(SnapshotBridge):
 
     @staticmethod
     def _distance(endpoints, target, target_weights, rng):
-        """Energy distance on at most DIAGNOSTIC_POINTS points per side (target rows by weight).
-
-        ``target_weights`` sum to one (``fit`` normalises each snapshot's), or are None.
-        """
+        """Energy distance on at most DIAGNOSTIC_POINTS points per side (target rows by weight)."""
         def subsample(points, weights=None):
             if points.shape[0] <= DIAGNOSTIC_POINTS:
                 return points, weights
             return points[rng.choice(points.shape[0], DIAGNOSTIC_POINTS,
                                      replace=weights is None, p=weights)], None
+        target_weights = None if target_weights is None else normalise_weights(target_weights)
         target, target_weights = subsample(target, target_weights)
         return energy_distance(subsample(endpoints)[0], target, weights_Y=target_weights)
 

@@ -17,17 +17,17 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from .._fitting import all_or_nothing
 from .._numerics import row_norms
 from .._sklearn_compat import Interval, StrOptions
 from .._validation import (
-    check_not_annotated_data,
     check_positive_total,
     check_sample_weight,
     check_scalar_time,
     normalise_weights,
+    validate_rows,
 )
 from ..entropic_ot import empirical_sinkhorn_symmetric
 from ..gaussian import GaussianTarget
@@ -448,8 +448,7 @@ class IteratedBridgeFlow(BaseBridge):
             The fitted estimator.
         """
         self._validate_params()
-        check_not_annotated_data(X, "X")
-        X = validate_data(self, X, reset=True, dtype=np.float64, ensure_min_samples=2)
+        X, inputs = validate_rows(self, X, reset=True, dtype=np.float64, ensure_min_samples=2)
         sample_weight = check_sample_weight(sample_weight, X.shape[0])
         weights = (np.full(X.shape[0], 1.0 / X.shape[0]) if sample_weight is None
                    else normalise_weights(check_positive_total(sample_weight)))
@@ -458,19 +457,18 @@ class IteratedBridgeFlow(BaseBridge):
         steps = self._step_sizes()
         self._check_euler_step(steps)
         with self._kernel_threads():
-            fitted = self._run_scheme(np.ascontiguousarray(X), weights, steps, target, scheme)
+            links, particles, link_n_iter, errors, self_weights = self._run_scheme(
+                np.ascontiguousarray(X), weights, steps, target, scheme)
         times = np.concatenate([[0.0], np.cumsum(steps)])
         times[-1] = self.t_max
-        (self.links_, self.particles_, link_n_iter, self.marginal_errors_,
-         self.self_weights_) = fitted
-        for name, value in iteration_counts(link_n_iter).items():
-            setattr(self, name, value)
-        self.generative_ = False
-        self.particle_weights_ = weights
-        self.step_sizes_ = steps
-        self.times_ = times
-        self.converged_ = bool(np.all(self.marginal_errors_ < self.tol))  # 0 for Euler steps
-        self._warn_about_the_fit()
+        fitted = {
+            **inputs, "links_": links, "particles_": particles, "marginal_errors_": errors,
+            "self_weights_": self_weights, **iteration_counts(link_n_iter),
+            "generative_": False, "particle_weights_": weights, "step_sizes_": steps,
+            "times_": times, "converged_": bool(np.all(errors < self.tol)),  # 0 for Euler steps
+        }
+        self._publish_fitted(fitted)
+        self._warn_about_the_fit(fitted)
         return self
 
     def fit_transform(self, X, y=None, sample_weight=None):
@@ -539,21 +537,22 @@ class IteratedBridgeFlow(BaseBridge):
                                     f"{errors[k]:.3g}, self-weight {self_weights[k]:.3f}")
         return links, particles, updates, errors, self_weights
 
-    def _warn_about_the_fit(self):
-        errors = self.marginal_errors_
-        if not self.converged_:
+    def _warn_about_the_fit(self, fitted):
+        """Warn of the fit's problems, from its attributes ``fitted`` (a dict)."""
+        errors, self_weights = fitted["marginal_errors_"], fitted["self_weights_"]
+        if not fitted["converged_"]:
             self._warn(
                 f"{int(np.sum(errors >= self.tol))} of {len(errors)} steps did not reach "
                 f"tol={self.tol:g} in max_iter={self.max_iter} Sinkhorn updates (largest "
                 f"marginal error {errors.max():.3g}); increase max_iter or tol.")
-        if self.self_weights_.max() > STALL_SELF_WEIGHT:
+        if self_weights.max() > STALL_SELF_WEIGHT:
             self._warn(
                 f"the particles are too sparse for epsilon={self.epsilon:g}: up to "
-                f"{self.self_weights_.max():.0%} of each particle's weight stays on itself, so "
+                f"{self_weights.max():.0%} of each particle's weight stays on itself, so "
                 "the flow stalls (moves too slowly). Increase epsilon (or the bandwidth for "
                 "scheme='euler') or the number of particles.", UserWarning)
         # The bridge schemes' coefficient is 1: only an Euler step can exceed it.
-        largest = max(link.coefficient for link in self.links_)
+        largest = max(link.coefficient for link in fitted["links_"])
         if largest > 1.0:
             self._warn(
                 f"the explicit Euler step epsilon / (2 bandwidth^2) reaches {largest:.3g} > 1, "

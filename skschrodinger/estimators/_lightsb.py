@@ -396,8 +396,8 @@ class LightSBTransport(SnapshotBridge):
             raise ValueError("The parameters changed since the first partial_fit; call fit to "
                              "start afresh.")
         rng = check_random_state(self.random_state) if stream is None else stream.rng
-        times, snapshots, weights = self._snapshots(X, y, sample_weight, rng,
-                                                    reset=stream is None)
+        times, snapshots, weights, inputs = self._snapshots(X, y, sample_weight, rng,
+                                                            reset=stream is None)
         if stream is not None and (stream.generative != (y is None) or not np.array_equal(
                 times, self.times_)):
             raise ValueError(f"partial_fit got snapshot times {format_times(times)}; the model "
@@ -415,7 +415,7 @@ class LightSBTransport(SnapshotBridge):
         steps = [state.steps for state in stream.states]
         self._set_fitted(times, links, {**iteration_counts(steps), "converged_": False,
                                         "loss_curve_": [np.array(c) for c in stream.curves]},
-                         y is None)
+                         y is None, inputs)
         if self._unbalanced:
             self.plan_masses_ = np.array([link.link.mass for link in links])
         self._stream = stream
