@@ -2,6 +2,7 @@
 
 import copy
 import numbers
+import reprlib
 
 import numpy as np
 from sklearn.utils import check_array, check_consistent_length, column_or_1d
@@ -160,7 +161,9 @@ def check_sample_weight(sample_weight, n_samples):
     if isinstance(sample_weight, numbers.Number):
         raise ValueError(f"sample_weight must be an array of {n_samples} weights, one per row "
                          f"of X, got the scalar {sample_weight!r}.")
-    weights = check_array(sample_weight, ensure_2d=False, dtype=np.float64, copy=True,
+    weights = as_float_array(sample_weight, "sample_weight",
+                             f"{n_samples} non-negative numbers, one weight per row of X")
+    weights = check_array(weights, ensure_2d=False, dtype=np.float64, copy=True,
                           input_name="sample_weight")
     if weights.shape != (n_samples,):
         raise ValueError(f"sample_weight must have shape ({n_samples},), one weight per row "
@@ -207,6 +210,7 @@ def check_weights(weights, n, name):
     """
     if weights is None:
         return np.full(n, 1.0 / n)
+    weights = as_float_array(weights, name, f"{n} non-negative numbers, one weight per point")
     weights = check_array(weights, ensure_2d=False, dtype=np.float64, input_name=name)
     if weights.shape != (n,):
         raise ValueError(f"{name} must have shape ({n},), one weight per point, got "
@@ -262,12 +266,22 @@ def format_times(times):
     return ", ".join(f"{t:g}" for t in np.atleast_1d(times))
 
 
+def as_float_array(values, name, expected):
+    """``values`` as a float64 array, or a ValueError naming ``name`` and what it must be.
+
+    NumPy's own error for a string or an object among numbers ("could not
+    convert string to float") does not say which argument held it.
+    """
+    try:
+        return np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be {expected}, got {reprlib.repr(values)}.") from None
+
+
 def check_time_array(times, name):
     """A 1-D float array of finite times, or a ValueError naming ``name``."""
-    try:
-        values = np.asarray(times, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be numbers (snapshot times), got {times!r}.") from None
+    values = as_float_array(times, name, "a 1-D array of numbers")
     if values.ndim > 1 or values.size == 0 or not np.all(np.isfinite(values)):
-        raise ValueError(f"{name} must be a non-empty 1-D array of finite numbers, got {times!r}.")
+        raise ValueError(f"{name} must be a non-empty 1-D array of finite numbers, got "
+                         f"{reprlib.repr(times)}.")
     return values.ravel()

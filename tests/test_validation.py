@@ -6,8 +6,9 @@ The contract is in the user guide's "Running it: threads, compilation, memory, f
 import numpy as np
 import pytest
 
-from skschrodinger import LightSBTransport
+from skschrodinger import IteratedBridgeFlow, LightSBTransport
 from skschrodinger.datasets import make_gaussian_bridge
+from skschrodinger.metrics import energy_distance
 
 
 @pytest.fixture(scope="module")
@@ -73,3 +74,44 @@ def test_generative_sample_needs_a_positive_count():
     assert model.sample(n_samples=7).shape == (7, 2)
     with pytest.raises(ValueError, match="positive integer"):
         model.sample(n_samples=0)
+
+
+def _with_a_string(X):
+    X = X.astype(object)
+    X[1, 0] = "a"
+    return X
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda m, X, y: LightSBTransport().fit(X, y, sample_weight=["a"] * len(X)), "sample_weight"),
+    (lambda m, X, y: LightSBTransport().fit(X, y, sample_weight=[{}] * len(X)), "sample_weight"),
+    (lambda m, X, y: m.score(X, y, sample_weight=["a"] * len(X)), "sample_weight"),
+    (lambda m, X, y: LightSBTransport().fit(_with_a_string(X), y), "X"),
+    (lambda m, X, y: m.transform(_with_a_string(X)), "X"),
+    (lambda m, X, y: m.sample_trajectory(X, ["a"]), "times"),
+    (lambda m, X, y: m.sample_trajectory(X, [None]), "times"),
+    (lambda m, X, y: m.sample_trajectory(X, [[0.2, 0.5]]), "times"),
+    (lambda m, X, y: m.sample_trajectory(X, start_time="a"), "start_time"),
+    (lambda m, X, y: m.sample_trajectory(X, n_steps="a"), "n_steps"),
+    (lambda m, X, y: m.sample_at(X, "a"), "t"),
+    (lambda m, X, y: m.drift(X, "a"), "t"),
+    (lambda m, X, y: m.growth_rate(X, start_time="a"), "start_time"),
+    (lambda m, X, y: energy_distance(X, X, weights_X=["a"] * len(X)), "weights_X"),
+], ids=["fit-weights", "fit-weights-dict", "score-weights", "fit-X", "transform-X",
+        "times", "times-none", "times-2d", "start_time", "n_steps", "sample_at-t", "drift-t",
+        "growth-start_time", "metric-weights"])
+def test_strings_where_numbers_belong_are_refused_by_name(fitted, call, name):
+    X, y, model = fitted
+    with pytest.raises(ValueError, match=rf"^{name} must"):
+        call(model, X, y)
+
+
+def test_particle_flow_refuses_strings_by_name():
+    X = np.random.RandomState(0).randn(30, 2)
+    with pytest.raises(ValueError, match="^sample_weight must"):
+        IteratedBridgeFlow().fit(X, sample_weight=["a"] * 30)
+    model = IteratedBridgeFlow(epsilon=0.5, t_max=0.5).fit(X)
+    with pytest.raises(ValueError, match="^t must"):
+        model.particles_at("a")
+    with pytest.raises(ValueError, match="^n_samples must"):
+        model.sample(n_samples="a")

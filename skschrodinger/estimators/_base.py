@@ -43,6 +43,7 @@ from .._validation import (
     check_sample_weight,
     check_scalar_time,
     check_snapshot_times,
+    check_time_array,
     format_times,
     match_snapshot_times,
     normalise_weights,
@@ -556,9 +557,7 @@ class BaseBridge(CellTransitionsMixin, OneToOneFeatureMixin, TransformerMixin, B
         if times is None:
             grid = np.linspace(self.times_[0], last, n_steps + 1)
             return np.unique(np.r_[first, grid[grid > first]])
-        times = np.asarray(times, dtype=np.float64).ravel()
-        if times.size == 0 or not np.all(np.isfinite(times)):
-            raise ValueError("times must be a non-empty array of finite numbers.")
+        times = check_time_array(times, "times")
         if np.any(np.diff(times) < 0):
             raise ValueError("times must be non-decreasing.")
         if np.any(outside_time_range(times, first, last, np.ptp(self.times_))):
