@@ -19,6 +19,7 @@ from scipy.linalg import solve_triangular
 from scipy.special import logsumexp, ndtr
 from sklearn.utils import check_array, check_random_state
 
+from ._numerics import common_scale
 from ._validation import check_weights
 
 LOG_2PI = np.log(2.0 * np.pi)
@@ -85,13 +86,7 @@ class GaussianBridge:
         self.mean1 = np.atleast_1d(np.asarray(mean1, dtype=float))
         self.cov1 = np.atleast_2d(np.asarray(cov1, dtype=float))
         self.epsilon = float(epsilon)
-        d = self.mean0.shape[0]
-        root_a = sqrt_psd(self.cov0)
-        inv_root_a = np.linalg.inv(root_a)
-        inner = sqrt_psd(4.0 * root_a @ self.cov1 @ root_a + self.epsilon**2 * np.eye(d))
-        self.coupling_covariance = (
-            0.5 * root_a @ inner @ inv_root_a - 0.5 * self.epsilon * np.eye(d)
-        )
+        self.coupling_covariance = _coupling_covariance(self.cov0, self.cov1, self.epsilon)
         self.slope = np.linalg.solve(self.cov0, self.coupling_covariance)
         self.conditional_covariance = self.cov1 - self.coupling_covariance.T @ self.slope
         self.conditional_covariance = 0.5 * (
@@ -134,6 +129,29 @@ class GaussianBridge:
             np.zeros(self.n_features), self.conditional_covariance, size=len(X)
         )
         return self.conditional_mean(X) + noise
+
+
+def _coupling_covariance(A, B, epsilon):
+    """C = 1/2 A^{1/2} (4 A^{1/2} B A^{1/2} + eps^2 I)^{1/2} A^{-1/2} - eps/2 I, for any eps > 0.
+
+    Evaluated in units where the larger of A and B is about one when they are
+    extreme (``common_scale``: a power of two, so the rescaling is exact; C, A,
+    B and eps scale alike), and with
+    ``(M + e^2 I)^{1/2} - e I = V diag(lambda / (hypot(lambda^{1/2}, e) + e)) V^T``
+    on the eigendecomposition of M = 4 A^{1/2} B A^{1/2}: nothing overflows,
+    whatever eps, and C ~ A B / eps keeps its digits where eps dwarfs A and
+    B (the difference of the two square roots would cancel them all).
+    """
+    scale = common_scale(A, B)
+    A, B, epsilon = A / scale, B / scale, epsilon / scale
+    root_a = sqrt_psd(A)
+    values, vectors = np.linalg.eigh(4.0 * root_a @ B @ root_a)
+    values = np.clip(values, 0.0, None)
+    # lambda / (hypot + e) as (lambda / 2) / (hypot / 2 + e / 2): no sum overflows, even for an
+    # e near the largest double
+    half_sums = 0.5 * np.hypot(np.sqrt(values), epsilon) + 0.5 * epsilon
+    shrunk = np.divide(0.5 * values, half_sums, out=np.zeros_like(values), where=half_sums > 0)
+    return scale * 0.5 * root_a @ (vectors * shrunk) @ vectors.T @ np.linalg.inv(root_a)
 
 
 class GaussianMixtureLaw:
@@ -223,11 +241,14 @@ class GaussianTarget:
 
     def __init__(self, mean, cov, n_features):
         d = n_features
-        mean = np.asarray(mean, dtype=np.float64)
+        try:
+            mean, cov = np.asarray(mean, dtype=np.float64), np.asarray(cov, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"target must be a (mean, cov) pair of numbers, got ({mean!r}, "
+                             f"{cov!r}).") from None
         if mean.shape not in ((), (d,)) or not np.all(np.isfinite(mean)):
             raise ValueError(f"target mean must be a finite scalar or have shape ({d},), got "
                              f"shape {mean.shape}.")
-        cov = np.asarray(cov, dtype=np.float64)
         if cov.ndim == 0:
             cov = cov * np.eye(d)
         if cov.shape != (d, d) or not np.all(np.isfinite(cov)) or not np.allclose(

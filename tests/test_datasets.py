@@ -143,3 +143,102 @@ def test_iterated_bridge_gaussian_is_second_order_for_heat_and_first_order_for_o
                                         target=([0.0, 1.0], 2 * np.eye(2)))
     # m -> m - (eps / 2) S^{-1} (m - m_nu): the mean relaxes by (1 - 0.025) per step.
     np.testing.assert_allclose(means[-1], [0.0, 1.0] + 0.975**3 * np.array([2.0, -1.0]))
+
+
+# ------------------------------------------------------ extreme but finite arguments
+from decimal import Decimal, localcontext  # noqa: E402
+
+from skschrodinger.datasets import make_eot_benchmark, make_lineage  # noqa: E402
+
+
+def exact_coupling_1d(variance, epsilon):
+    """C = (sqrt(4 A B + eps^2) - eps) / 2 for A = B = variance, in 1 000-digit arithmetic."""
+    with localcontext() as context:
+        context.prec = 1000
+        A, eps = Decimal(variance), Decimal(epsilon)
+        return float(((4 * A * A + eps * eps).sqrt() - eps) / 2)
+
+
+@pytest.mark.parametrize("variance, epsilon", [
+    (1.0, 1e-300), (1.0, 1.0), (1.0, 1e8), (1.0, 1e200), (1.0, 1.7e308), (1e300, 1.0),
+    (1e300, 1e300)])
+def test_gaussian_bridge_coupling_is_exact_for_any_epsilon(variance, epsilon):
+    """Evaluated as written, the closed form's two square roots cancel all digits of
+    C ~ A B / eps for a large eps (25 % off at eps = 1e8, 0 beyond 1e9), and eps**2 overflows
+    beyond 1e154."""
+    bridge = GaussianBridge([0.0], [[variance]], [0.0], [[variance]], epsilon)
+    assert bridge.coupling_covariance[0, 0] == pytest.approx(
+        exact_coupling_1d(variance, epsilon), rel=1e-14)
+
+
+def test_gaussian_bridge_generator_takes_a_huge_epsilon():
+    X, y, bridge = make_gaussian_bridge(50, 2, epsilon=1e200, times=[0, 0.5, 1], random_state=0)
+    assert np.all(np.isfinite(X)) and X.shape == (150, 2)
+    # C = A B / eps - (A B)^2 / eps^3 + ...: the first term is exact to double precision.
+    np.testing.assert_allclose(bridge.coupling_covariance * 1e200, bridge.cov0 @ bridge.cov1,
+                               rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(bridge.conditional_covariance, bridge.cov1, rtol=1e-12)
+
+
+@pytest.mark.parametrize("times", [["a", "b"], [[0.0, 1.0]], [-1e308, 0.0, 1e308], [1.0, 1.0]])
+def test_gaussian_bridge_times_must_be_increasing_numbers(times):
+    with pytest.raises(ValueError, match="times"):
+        make_gaussian_bridge(10, 2, times=times)
+
+
+def test_lineage_growth_is_checked_and_only_its_ratio_matters():
+    with pytest.raises(ValueError, match="growth"):
+        make_lineage(20, growth=("a", 1.0))
+    # By hand: shares 0.5 g_A split, 0.5 g_A (1 - split), 0.5 g_B over their sum.
+    for growth in [(1.0, 1.0), (5e-324, 5e-324), (1.79e308, 1.79e308)]:
+        lineage = make_lineage(20, growth=growth, random_state=0)[3]
+        np.testing.assert_allclose(lineage.target_proportions, [0.35, 0.15, 0.5], rtol=1e-15)
+    lineage = make_lineage(20, growth=(1e-300, 1e300), random_state=0)[3]
+    np.testing.assert_allclose(lineage.target_proportions, [0.0, 0.0, 1.0], atol=1e-300)
+
+
+def test_a_spread_or_noise_whose_points_overflow_is_refused():
+    with pytest.raises(ValueError, match="spread"):
+        make_lineage(20, spread=1e308, random_state=0)
+    for shape in sorted(set(TOY_SHAPES) - {"gaussian"}):  # the Gaussian ignores noise
+        with pytest.raises(ValueError, match="noise"):
+            sample_toy(shape, 50, noise=1e308, random_state=0)
+    assert np.all(np.isfinite(sample_toy("moons", 50, noise=1e300, random_state=0)))
+
+
+@pytest.mark.parametrize("mean, cov, target, match", [
+    (["a"], [[1.0]], None, "mean"),
+    ([0.0], [["a"]], None, "cov"),
+    ([0.0, 1.0], [[1.0]], None, "cov"),
+    ([0.0], [[-1.0]], None, "cov"),
+    ([0.0], [[1.0]], (["a"], 1.0), "target"),
+])
+def test_iterated_bridge_gaussian_names_a_bad_argument(mean, cov, target, match):
+    with pytest.raises(ValueError, match=match):
+        iterated_bridge_gaussian(mean, cov, 0.5, 2, target=target)
+
+
+def test_iterated_bridge_gaussian_with_a_huge_step():
+    # One heat step from N(0, 1): (2 - C)^2 with C = 1e-200 (exact_coupling_1d): 4.
+    _, covs = iterated_bridge_gaussian([0.0], [[1.0]], 1e200, 1)
+    assert covs[1, 0, 0] == pytest.approx(4.0, rel=1e-15)
+
+
+def test_gradient_flow_target_must_be_numbers():
+    with pytest.raises(ValueError, match="target"):
+        make_gradient_flow(5, functional="fokker_planck", target=(["a"], 1.0))
+
+
+def test_eot_benchmark_at_a_tiny_epsilon():
+    """pi*(. | x) tends to the point x: its covariance is eps (I + eps Sigma_n^{-1})^{-1} plus
+    the spread of the component means, O(eps^2), so eps I to relative O(eps). Means formed as
+    mu_n + gain (x - mu_n) would carry a rounding error (1e-16 |x|) that swamps their spread of
+    order eps, and make the covariance asymmetric garbage."""
+    epsilon = 1e-50
+    _, _, benchmark = make_eot_benchmark(2, epsilon, n_samples=5, random_state=0)
+    covariances = benchmark.conditional_covariance(benchmark.test_points(100))
+    np.testing.assert_allclose(covariances / epsilon, np.broadcast_to(np.eye(2), (100, 2, 2)),
+                               rtol=1e-12, atol=1e-12)
+    assert np.isfinite(benchmark.noise_floor(n_points=10, n_samples=20))
+    with pytest.raises(ValueError, match="epsilon"):
+        make_eot_benchmark(2, 1e-310)

@@ -73,6 +73,10 @@ class EOTBenchmark:
         self.source = source
         self.potential = potential
         self.epsilon = float(epsilon)
+        if not np.finfo(float).tiny <= self.epsilon < np.inf:
+            raise ValueError(f"epsilon must be a positive finite number of at least "
+                             f"{np.finfo(float).tiny:.3g} (I / epsilon must stay finite), got "
+                             f"{epsilon!r}.")
         d = self.n_features
         precisions = np.linalg.inv(potential.covariances)
         self.plan_covariances = np.linalg.inv(precisions + np.eye(d) / self.epsilon)
@@ -108,17 +112,21 @@ class EOTBenchmark:
         return log_terms - logsumexp(log_terms, axis=1, keepdims=True)
 
     def _posterior(self, X, variance):
-        """Log weights (m, N) and component means (m, N, d) of that law.
+        """Weights (m, N), the mean (m, d) and the components' offsets from it (m, N, d).
 
         Component n has mean mu_n + Sigma_n (Sigma_n + variance I)^{-1} (x - mu_n)
-        and covariance (Sigma_n^{-1} + I / variance)^{-1}.
+        = x + variance (Sigma_n + variance I)^{-1} (mu_n - x) and covariance
+        (Sigma_n^{-1} + I / variance)^{-1}. The means are formed as x plus their
+        offsets from x, so that their spread (of order variance) keeps its digits
+        where variance is small and every mean is close to x.
         """
         X = np.asarray(X, dtype=float)
         phi = self.potential
-        gains = np.linalg.solve(phi.covariances + variance * np.eye(self.n_features),
-                                phi.covariances)
-        means = np.stack([mu + (X - mu) @ gain for mu, gain in zip(phi.means, gains)], axis=1)
-        return self._posterior_log_weights(X, variance), means
+        pulls = variance * np.linalg.inv(phi.covariances + variance * np.eye(self.n_features))
+        offsets = np.stack([(mu - X) @ pull.T for mu, pull in zip(phi.means, pulls)], axis=1)
+        weights = np.exp(self._posterior_log_weights(X, variance))
+        mean_offset = np.einsum("mn,mnd->md", weights, offsets)
+        return weights, X + mean_offset, offsets - mean_offset[:, None, :]
 
     def conditional_log_weights(self, X):
         """log p_n(x): log mixture weights of pi*(. | x), shape (m, N)."""
@@ -126,17 +134,14 @@ class EOTBenchmark:
 
     def conditional_moments(self, X):
         """Mean (m, d) and covariance (m, d, d) of pi*(. | x), mixture moments of the components."""
-        log_weights, means = self._posterior(X, self.epsilon)
-        weights = np.exp(log_weights)
-        mean = np.einsum("mn,mnd->md", weights, means)
-        second = np.einsum("mn,mnd,mne->mde", weights, means, means)
-        within = np.einsum("mn,nde->mde", weights, self.plan_covariances)
-        return mean, within + second - mean[:, :, None] * mean[:, None, :]
+        weights, mean, centred = self._posterior(X, self.epsilon)
+        between = np.einsum("mn,mnd,mne->mde", weights, centred, centred)
+        covariance = np.einsum("mn,nde->mde", weights, self.plan_covariances) + between
+        return mean, 0.5 * (covariance + covariance.transpose(0, 2, 1))
 
     def conditional_mean(self, X):
         """E[Y | X = x] under the optimal plan, shape (m, d)."""
-        log_weights, means = self._posterior(X, self.epsilon)
-        return np.einsum("mn,mnd->md", np.exp(log_weights), means)
+        return self._posterior(X, self.epsilon)[1]
 
     def conditional_covariance(self, X):
         """Cov[Y | X = x] under the optimal plan, shape (m, d, d)."""
@@ -207,13 +212,9 @@ class EOTBenchmark:
             traces = np.trace(self.plan_covariances, axis1=1, axis2=2)
             within, means = [], []
             for chunk in np.array_split(X, max(1, N_VARIANCE_DRAWS * self.n_features // 2**20)):
-                log_weights, component_means = self._posterior(chunk, self.epsilon)
-                weights = np.exp(log_weights)
-                mean = np.einsum("mn,mnd->md", weights, component_means)
+                weights, mean, centred = self._posterior(chunk, self.epsilon)
                 within.append(weights @ traces
-                              + np.einsum("mn,mnd,mnd->m", weights, component_means,
-                                          component_means)
-                              - (mean * mean).sum(axis=1))
+                              + np.einsum("mn,mnd,mnd->m", weights, centred, centred))
                 means.append(mean)
             self._target_variance = float(np.concatenate(within).mean()
                                           + np.vstack(means).var(axis=0).sum())

@@ -6,6 +6,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from .._sklearn_compat import Interval, validate_params
+from .._validation import check_time_array
 from ..gaussian import GaussianBridge
 
 
@@ -72,9 +73,14 @@ def make_gaussian_bridge(
     bridge : skschrodinger.gaussian.GaussianBridge
         The exact solution.
     """
-    times = np.array([0.0, 1.0]) if times is None else np.asarray(times, dtype=float).ravel()
-    if times.size < 2 or not np.all(np.isfinite(times)) or np.any(np.diff(times) <= 0):
+    times = np.array([0.0, 1.0]) if times is None else check_time_array(times, "times")
+    if times.size < 2 or np.any(np.diff(times) <= 0):
         raise ValueError(f"times must be at least two increasing finite numbers, got {times}.")
+    with np.errstate(over="ignore"):
+        span = times[-1] - times[0]
+    if not np.isfinite(span):
+        raise ValueError(f"times span {times[0]:g} to {times[-1]:g}, beyond double precision; "
+                         "shift or rescale them.")
     rng = check_random_state(random_state)
     n_target = n_samples if n_samples_target is None else n_samples_target
     d = n_features
@@ -86,8 +92,11 @@ def make_gaussian_bridge(
         epsilon,
     )
     source, target = bridge.sample_source(n_samples, rng), bridge.sample_target(n_target, rng)
-    fractions = (times[1:-1] - times[0]) / (times[-1] - times[0])
-    interior = [rng.multivariate_normal(*bridge.marginal(s), size=n_samples) for s in fractions]
+    fractions = (times[1:-1] - times[0]) / span
+    # The marginals are covariances by construction; numpy's check of that, to absolute
+    # rounding 1e-8, fails on the rounding of a very large epsilon * t (1 - t) I.
+    interior = [rng.multivariate_normal(*bridge.marginal(s), size=n_samples, check_valid="ignore")
+                for s in fractions]
     X = np.vstack([source, *interior, target])
     y = np.repeat(times, [n_samples] * (times.size - 1) + [n_target])
     return X, y, bridge

@@ -31,6 +31,7 @@ from ..gaussian import (
     gaussian_mixture_quantile_1d,
 )
 from ..metrics import wasserstein2_gaussian_mixture_1d
+from ._checks import as_float_array
 
 FUNCTIONALS = ("heat", "fokker_planck")
 INITIAL_LAWS = ("bimodal", "gaussian", "wide")
@@ -171,6 +172,24 @@ def make_gradient_flow(n_samples=500, *, functional="heat", initial="bimodal", n
     return law.sample(n_samples, rng), flow
 
 
+def _check_gaussian(mean, cov):
+    """The mean (d,) and covariance (d, d) of a Gaussian law, or a ValueError naming the fault."""
+    mean = as_float_array(mean, "mean")
+    if mean.ndim > 1 or mean.size == 0 or not np.all(np.isfinite(mean)):
+        raise ValueError(f"mean must be a non-empty vector of finite numbers, got {mean!r}.")
+    mean = np.atleast_1d(mean)
+    d = mean.shape[0]
+    cov = np.atleast_2d(as_float_array(cov, "cov"))
+    if cov.shape != (d, d) or not np.all(np.isfinite(cov)):
+        raise ValueError(f"cov must be a ({d}, {d}) matrix of finite numbers, got shape "
+                         f"{cov.shape}.")
+    try:
+        np.linalg.cholesky(cov)
+    except np.linalg.LinAlgError:
+        raise ValueError("cov must be symmetric positive definite.") from None
+    return mean, 0.5 * (cov + cov.T)
+
+
 @validate_params(
     {
         "mean": ["array-like"],
@@ -215,8 +234,7 @@ def iterated_bridge_gaussian(mean, cov, epsilon, n_steps, *, target=None):
     means : ndarray of shape (n_steps + 1, d)
     covariances : ndarray of shape (n_steps + 1, d, d)
     """
-    mean = np.atleast_1d(np.asarray(mean, dtype=float))
-    cov = np.atleast_2d(np.asarray(cov, dtype=float))
+    mean, cov = _check_gaussian(mean, cov)
     d = mean.shape[0]
     pull = np.zeros((d, d))
     centre = np.zeros(d)

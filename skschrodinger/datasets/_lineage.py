@@ -6,7 +6,9 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.utils import check_random_state
 
+from .._numerics import common_scale
 from .._sklearn_compat import Interval, validate_params
+from ._checks import as_float_array, check_finite_draws
 
 SOURCE_CENTRES = np.array([[-2.0, 0.0], [2.0, 0.0]])
 """Progenitors A and B at time 0 (the first two features; the others are 0)."""
@@ -121,14 +123,17 @@ def make_lineage(n_samples=1000, n_features=2, *, split=0.7, source_proportion=0
     array([[0.7, 0.3, 0. ],
            [0. , 0. , 1. ]])
     """
-    growth = np.asarray(growth, dtype=np.float64)
+    growth = as_float_array(growth, "growth")
     if growth.shape != (2,) or not np.all(np.isfinite(growth)) or np.any(growth <= 0):
         raise ValueError(f"growth must be two positive finite numbers (of A and B), got "
                          f"{growth.tolist()}.")
     rng = check_random_state(random_state)
     n_target = n_samples if n_samples_target is None else n_samples_target
     source_proportions = np.array([source_proportion, 1.0 - source_proportion])
-    descendants = source_proportions * growth
+    # Only the ratio of the growths matters: extreme ones are divided (exactly) by a power of
+    # two near the larger, so that their products with the proportions neither overflow nor
+    # vanish.
+    descendants = source_proportions * (growth / common_scale(growth))
     target_proportions = np.array([descendants[0] * split, descendants[0] * (1.0 - split),
                                    descendants[1]]) / descendants.sum()
 
@@ -137,7 +142,9 @@ def make_lineage(n_samples=1000, n_features=2, *, split=0.7, source_proportion=0
         classes = np.repeat(np.arange(len(names)), counts)
         points = np.zeros((n, n_features))
         points[:, :2] = centres[classes]
-        return points + spread * rng.standard_normal((n, n_features)), np.asarray(names)[classes]
+        with np.errstate(over="ignore"):
+            points += spread * rng.standard_normal((n, n_features))
+        return check_finite_draws(points, "spread", spread), np.asarray(names)[classes]
 
     X0, labels0 = snapshot(n_samples, source_proportions, SOURCE_CENTRES, ["A", "B"])
     X1, labels1 = snapshot(n_target, target_proportions, TARGET_CENTRES, ["A1", "A2", "B1"])

@@ -7,6 +7,7 @@ from sklearn.datasets import make_moons, make_s_curve, make_swiss_roll
 from sklearn.utils import check_random_state
 
 from .._sklearn_compat import Interval, StrOptions, validate_params
+from ._checks import check_finite_draws
 
 
 def _gaussian(n, noise, rng):
@@ -78,7 +79,10 @@ def sample_toy(shape, n_samples, *, noise=0.1, random_state=None):
     """
     if not np.isfinite(noise):
         raise ValueError(f"noise must be finite, got {noise}.")
-    return _SAMPLERS[shape](n_samples, float(noise), check_random_state(random_state))
+    rng = check_random_state(random_state)
+    with np.errstate(over="ignore", invalid="ignore"):
+        points = _SAMPLERS[shape](n_samples, float(noise), rng)
+    return check_finite_draws(points, "noise", noise)
 
 
 @validate_params(
