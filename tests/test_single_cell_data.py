@@ -48,6 +48,14 @@ def test_embedded_loader_refuses_what_it_does_not_hold(tmp_path):
         load_msci(tmp_path)
 
 
+@pytest.mark.parametrize("days", [(), (2, 2), (3, 7, 3), (2.5,), ("a",), [[2, 3]]])
+def test_days_must_be_distinct_whole_numbers(days, tmp_path):
+    """No days, a day twice (its cells would be stacked twice), a fraction or a name."""
+    for path in (None, tmp_path):
+        with pytest.raises(ValueError, match="days"):
+            load_msci(path, days=days)
+
+
 def test_the_demo_runs_from_the_command_line_and_writes_its_picture(tmp_path):
     done = subprocess.run([sys.executable, "-m", "skschrodinger", "demo", "--output",
                            str(tmp_path / "demo.png")], capture_output=True, text=True,

@@ -4,6 +4,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._checks import as_float_array
+
 FILE_PATTERN = "full_cite_pcas_{dim}_day_{day}.npy"
 EMBEDDED = Path(__file__).resolve().parent / "data" / "msci_cite_pca50_1500.npz"
 """1 500 cells of each of days 2, 3, 4 and 7, 50 principal components (see data/README.md)."""
@@ -36,7 +38,7 @@ def load_msci(path=None, *, dim=50, days=(2, 3, 4, 7)):
     dim : {50, 100}, default=50
         Number of principal components (the embedded subsample has 50).
     days : sequence of int, default=(2, 3, 4, 7)
-        The days to load, in this order.
+        The days to load, in this order, each once.
 
     Returns
     -------
@@ -52,7 +54,7 @@ def load_msci(path=None, *, dim=50, days=(2, 3, 4, 7)):
     >>> X.shape, sorted(set(y))
     ((6000, 50), [2.0, 3.0, 4.0, 7.0])
     """
-    days = tuple(int(day) for day in np.atleast_1d(days))
+    days = _check_days(days)
     if path is None:
         arrays = _embedded(dim, days)
     else:
@@ -65,6 +67,21 @@ def load_msci(path=None, *, dim=50, days=(2, 3, 4, 7)):
     arrays = [np.asarray(a, dtype=np.float64) for a in arrays]
     y = np.concatenate([np.full(len(a), float(day)) for a, day in zip(arrays, days)])
     return np.vstack(arrays), y
+
+
+def _check_days(days):
+    """``days`` as a tuple of distinct ints, or a ValueError naming ``days``."""
+    values = np.atleast_1d(as_float_array(days, "days")) if days is not None else np.empty(0)
+    if values.ndim != 1 or values.size == 0:
+        raise ValueError(f"days must be a non-empty sequence of days, such as (2, 4), got "
+                         f"{days!r}.")
+    if not np.all((np.abs(values) < 2**53) & (values == np.round(values))):
+        raise ValueError(f"days must be whole numbers, got {days!r}.")
+    unique, counts = np.unique(values, return_counts=True)
+    if np.any(counts > 1):
+        raise ValueError(f"days must be distinct (each day is loaded once), got {days!r}; "
+                         f"day(s) {unique[counts > 1].astype(int).tolist()} repeat.")
+    return tuple(int(day) for day in values)
 
 
 def _embedded(dim, days):
