@@ -12,6 +12,7 @@ quick self-test on a Gaussian bridge with a closed-form answer.
 """
 
 import argparse
+import os
 from pathlib import Path
 import time
 
@@ -25,6 +26,41 @@ RATES = (0.016, 0.05, 0.16, 0.5, 1.6)
 """Candidate reference variances per day, in units of the data's mean per-feature variance."""
 COMPONENTS = (5, 10)
 ESTIMATORS = ("lightsb", "sinkhorn")
+PICTURE = "skschrodinger_demo.png"
+"""The picture's file name, in the current folder or in the folder that ``--output`` names."""
+LARGEST_SEED = 2**32 - 1
+"""NumPy's legacy seeds, which ``random_state`` takes, run from 0 to 2**32 - 1."""
+
+
+def picture_path(output):
+    """The file the picture is written to; a ValueError, before any work, if it cannot be.
+
+    ``output`` names a PNG file (``.png`` is appended to a name without a
+    suffix) or an existing folder, in which the picture is ``PICTURE``. Its
+    folder must exist and be writable.
+
+    Returns
+    -------
+    pathlib.Path
+        The absolute path of the file to write.
+    """
+    if not str(output).strip():
+        raise ValueError("output is empty; name a PNG file or a folder for the picture.")
+    path = Path(output).expanduser()
+    if path.is_dir():
+        path = path / PICTURE
+    elif not path.suffix:
+        path = path.with_name(path.name + ".png")
+    elif path.suffix.lower() != ".png":
+        raise ValueError(f"output {str(output)!r} is not a PNG file name; the picture is a PNG: "
+                         "give a name ending in .png, or a folder.")
+    folder = path.parent
+    if not folder.is_dir():
+        raise ValueError(f"the folder {str(folder)!r} of output does not exist; create it, or "
+                         "give a file in an existing folder.")
+    if not os.access(folder, os.W_OK):
+        raise ValueError(f"the folder {str(folder)!r} of output is not writable; give another.")
+    return path.resolve()
 
 
 def _estimators(seed):
@@ -50,8 +86,17 @@ def _choose(estimator, grid, X, y):
     return search, search.best_params_["epsilon"] / TRAIN_SPAN
 
 
-def demo(output="skschrodinger_demo.png", estimator="lightsb", seed=0):
+def demo(output=PICTURE, estimator="lightsb", seed=0):
     """Predict the unmeasured day 3 of the embedded MSCI time course; print a table, plot.
+
+    Parameters
+    ----------
+    output : str or Path, default="skschrodinger_demo.png"
+        Where the picture goes (:func:`picture_path`), checked before any fit.
+    estimator : {"lightsb", "sinkhorn"}, default="lightsb"
+        The bridge whose epsilon is chosen and whose paths are drawn.
+    seed : int, default=0
+        Seeds the fits and the draws.
 
     Returns
     -------
@@ -63,6 +108,7 @@ def demo(output="skschrodinger_demo.png", estimator="lightsb", seed=0):
     from .datasets import load_msci
     from .metrics import half_energy_distance
 
+    output = picture_path(output)
     started = time.perf_counter()
     X_all, y_all = load_msci()
     days = {day: X_all[y_all == day] for day in (2, 3, 4, 7)}
@@ -99,7 +145,7 @@ def demo(output="skschrodinger_demo.png", estimator="lightsb", seed=0):
         return result
     matplotlib.use("Agg")
     _plot(output, days, fitted[estimator], search, rate, scale, seed)
-    print(f"picture written to {Path(output).resolve()}")
+    print(f"picture written to {output}")
     return result
 
 
@@ -186,12 +232,16 @@ def _plot(output, days, fitted, search, rate, scale, seed):
     plt.close(fig)
 
 
-def synthetic_demo(output="skschrodinger_demo.png", n_samples=2000, epsilon=0.5, seed=0):
-    """Fit a Gaussian bridge with a closed-form answer, print the errors, plot; return them."""
+def synthetic_demo(output=PICTURE, n_samples=2000, epsilon=0.5, seed=0):
+    """Fit a Gaussian bridge with a closed-form answer, print the errors, plot; return them.
+
+    ``output`` is checked first, as in :func:`demo`.
+    """
     from . import LightSBTransport
     from .datasets import make_gaussian_bridge
     from .metrics import energy_distance
 
+    output = picture_path(output)
     X, y, bridge = make_gaussian_bridge(n_samples, 2, epsilon=epsilon, random_state=seed)
     model = LightSBTransport(epsilon=epsilon, n_components=1, covariance_type="full",
                              random_state=seed)
@@ -242,8 +292,30 @@ def synthetic_demo(output="skschrodinger_demo.png", n_samples=2000, epsilon=0.5,
     fig.tight_layout()
     fig.savefig(output, dpi=120)
     plt.close(fig)
-    print(f"trajectory plot written to {Path(output).resolve()}")
+    print(f"trajectory plot written to {output}")
     return metrics
+
+
+def _argument(check):
+    """An argparse ``type`` from a check that raises ValueError: an argparse error instead."""
+    def convert(value):
+        try:
+            return check(value)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+    convert.__name__ = check.__name__
+    return convert
+
+
+def _seed(value):
+    """An integer seed from 0 to LARGEST_SEED, or a ValueError saying so."""
+    try:
+        seed = int(value)
+    except ValueError:
+        seed = None
+    if seed is None or not 0 <= seed <= LARGEST_SEED:
+        raise ValueError(f"the seed must be an integer from 0 to {LARGEST_SEED}, got {value!r}.")
+    return seed
 
 
 def main(argv=None):
@@ -252,11 +324,17 @@ def main(argv=None):
     run = commands.add_parser(
         "demo", help="predict an unmeasured day of a single-cell time course (the main job)",
         description="Choose epsilon by leaving a day out, predict the unmeasured day 3 of the "
-                    "embedded MSCI time course, print the distances, write a picture.")
-    run.add_argument("--output", default="skschrodinger_demo.png", help="the PNG to write")
+                    "embedded MSCI time course, print the distances, write a picture. The "
+                    "options are checked before any work starts.")
+    run.add_argument("--output", type=_argument(picture_path), default=PICTURE,
+                     help=f"the PNG picture to write (default: {PICTURE} in the current "
+                          "folder): a file name (.png is added to a name without a suffix), "
+                          f"or an existing folder, to write {PICTURE} in it; its folder must "
+                          "exist. The path written is printed")
     run.add_argument("--estimator", choices=ESTIMATORS, default="lightsb",
                      help="the bridge whose epsilon is chosen and whose paths are drawn")
-    run.add_argument("--seed", type=int, default=0, help="seeds the fits and the draws")
+    run.add_argument("--seed", type=_argument(_seed), default=0,
+                     help=f"seeds the fits and the draws: an integer from 0 to {LARGEST_SEED}")
     run.add_argument("--synthetic", action="store_true",
                      help="instead, the quick self-test on a Gaussian bridge with a known answer")
     args = parser.parse_args(argv)

@@ -106,6 +106,64 @@ def test_the_predicted_day_beats_both_baselines_without_matplotlib(monkeypatch, 
             assert f"{name}" in text and f"{distance:8.3f}" in text, name
 
 
+@pytest.mark.parametrize("options, named", [
+    (["--output", ""], "--output"),
+    (["--output", "{tmp}/no such folder/demo.png"], "--output"),
+    (["--output", "{tmp}/demo.pdf"], "--output"),
+    (["--seed", "-1"], "--seed"),
+    (["--seed", "1.5"], "--seed"),
+    (["--seed", str(2**32)], "--seed"),
+    (["--synthetic", "--output", "{tmp}/no such folder/demo.png"], "--output"),
+])
+def test_demo_options_are_checked_before_any_work(options, named, tmp_path, monkeypatch,
+                                                  capsys):
+    """An argparse error (exit status 2, naming the option) before the data are loaded, not a
+    traceback after the whole 30-second run."""
+    from skschrodinger.__main__ import main
+    import skschrodinger.datasets
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the demo started working before checking its options")
+
+    monkeypatch.setattr(skschrodinger.datasets, "load_msci", no_work)
+    monkeypatch.setattr(skschrodinger.datasets, "make_gaussian_bridge", no_work)
+    with pytest.raises(SystemExit) as exited:
+        main(["demo", *[option.format(tmp=tmp_path) for option in options]])
+    assert exited.value.code == 2
+    assert f"argument {named}:" in capsys.readouterr().err
+
+
+def test_a_bad_option_is_a_usage_error_from_the_command_line(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "skschrodinger", "demo", "--seed", "-1"],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr[-3000:]
+    assert "argument --seed: the seed must be an integer from 0" in done.stderr
+    assert done.stdout == "" and not list(tmp_path.iterdir())
+
+
+def test_the_picture_goes_where_output_says_and_that_path_is_printed(tmp_path, monkeypatch):
+    """A folder gets the default file name inside it, not folder.png; a name without a
+    suffix gets .png (as matplotlib adds it), and the printed path is the file written."""
+    from skschrodinger.__main__ import PICTURE, picture_path
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pictures").mkdir()
+    assert picture_path("pictures") == tmp_path / "pictures" / PICTURE
+    assert picture_path("result") == tmp_path / "result.png"
+    assert picture_path(tmp_path / "a.PNG") == tmp_path / "a.PNG"
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:  # the test extra does not install it: nothing is written
+        return
+    done = subprocess.run([sys.executable, "-m", "skschrodinger", "demo", "--synthetic",
+                           "--output", "pictures"], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    written = tmp_path / "pictures" / PICTURE
+    assert f"written to {written}" in done.stdout and written.stat().st_size > 10_000
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pictures"]
+
+
 def test_synthetic_self_test_still_runs(tmp_path, capsys):
     from skschrodinger.__main__ import main
 
