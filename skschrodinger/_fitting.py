@@ -9,11 +9,14 @@ SCORE_SEED = 0
 def all_or_nothing(fit):
     """Decorator for ``fit``: if it raises, the estimator is restored to its state before.
 
-    ``validate_data`` and the fitting code set attributes as they go; a
-    failure part-way would leave a mixture of the old and the new model.
-    The previous attributes are kept (a shallow copy of ``__dict__``, no
-    array is copied) and put back on any exception, KeyboardInterrupt
-    included, so a failed (re)fit leaves the previous fit intact.
+    The estimators publish their fitted attributes together at the end of a
+    fit (``BaseBridge._publish_fitted``), but a fit may still change state
+    before that (private state such as a stream, or a warning turned into
+    an error after the publication); a failure part-way would then leave a
+    mixture of the old and the new model. The previous attributes are kept
+    (a shallow copy of ``__dict__``, no array is copied) and put back on any
+    exception, KeyboardInterrupt included, so a failed (re)fit leaves the
+    previous fit intact.
     """
 
     @functools.wraps(fit)
