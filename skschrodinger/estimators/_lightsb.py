@@ -139,8 +139,9 @@ class LightSBTransport(SnapshotBridge):
     tol : float or None, default=1e-6
         "lbfgs" stops when the relative loss decrease per iteration or the
         largest gradient component is below ``tol``; "adam" stops when the
-        epoch loss has not improved by a relative ``tol`` for 10 epochs.
-        None disables early stopping.
+        mean minibatch loss over a period (whole epochs, at least 100 steps,
+        so that minibatch noise cannot hide a falling loss) has not improved
+        by a relative ``tol`` for 10 periods. None disables early stopping.
     batch_size : int, default=128
         Minibatch size of each sample for "adam" (ignored by "lbfgs").
     learning_rate : float, default=1e-2
@@ -608,7 +609,7 @@ class _Stream:
             draw_target = row_sampler(batch.y_weights, m, self.rng)
             losses = []
             for _ in range(max(1, -(-max(n, m) // batch_size))):
-                loss, grad = param.loss_and_gradient(
+                loss, grad = param.minibatch_loss_and_gradient(
                     state.theta, batch.rows(draw_source(batch_size), draw_target(batch_size)))
                 state.step(grad, learning_rate)
                 losses.append(loss)
@@ -661,9 +662,9 @@ def _unbalanced_fit(param, batch, rng, options, prefix):
 
     The balanced LightSB fit gives the plan's mixture (the tau -> inf
     solution); the marginal's starts as a mixture at source points of total
-    mass 1; then the unbalanced loss is minimised over both. ``n_iter``
-    counts the iterations of both stages; ``loss_curve`` is the unbalanced
-    one's.
+    mass 1; then the unbalanced loss is minimised over both, from and to
+    levels at their optimum (:func:`_minimise`). ``n_iter`` counts the
+    iterations of both stages; ``loss_curve`` is the unbalanced one's.
     """
     plan = param.plan
     balanced = _minimise(plan, batch, _balanced_start(plan, batch, rng, options, prefix), rng,
@@ -756,7 +757,19 @@ def _gaussian_bridge_parameters(batch, n_components, covariance_type, epsilon, r
 
 
 def _minimise(param, batch, start, rng, options, prefix):
-    """Run the chosen solver from ``start``; returns its :class:`SolverResult`."""
+    """Run the chosen solver from ``start``; returns its :class:`SolverResult`.
+
+    An unbalanced model starts and ends with its levels at their optimum on
+    the whole batch (closed form, :meth:`UnbalancedParameterisation.levelled`):
+    L-BFGS's loss does not see them, and Adam's minibatch steps leave them noisy.
+    """
+    if isinstance(param, UnbalancedParameterisation):
+        result = _run_solver(param, batch, param.levelled(start, batch), rng, options, prefix)
+        return replace(result, theta=param.levelled(result.theta, batch))
+    return _run_solver(param, batch, start, rng, options, prefix)
+
+
+def _run_solver(param, batch, start, rng, options, prefix):
     if options.solver == "lbfgs":
         return minimize_lbfgs(
             lambda theta: param.loss_and_gradient(theta, batch), start, bounds=param.bounds(),
@@ -769,7 +782,7 @@ def _minimise(param, batch, start, rng, options, prefix):
         return batch.rows(draw_source(batch_size), draw_target(batch_size))
 
     return minimize_adam(
-        param.loss_and_gradient, start, draw_batch, bounds=param.bounds(),
+        param.minibatch_loss_and_gradient, start, draw_batch, bounds=param.bounds(),
         max_iter=options.max_iter, learning_rate=options.learning_rate, tol=options.tol,
         steps_per_epoch=max(1, -(-max(n, m) // batch_size)), verbose=options.verbose,
         prefix=prefix)

@@ -413,6 +413,10 @@ class MixtureParameterisation:
             density, g_density = self.density_gradient(theta, batch.Y, batch.y_weights)
         return finite_or_infinite(normaliser - density, g_normaliser - g_density)
 
+    def minibatch_loss_and_gradient(self, theta, batch):
+        """The loss Adam follows on a minibatch: :meth:`loss_and_gradient`, an average over rows."""
+        return self.loss_and_gradient(theta, batch)
+
 
 def finite_or_infinite(loss, gradient):
     """(loss, gradient), or (inf, 0) where either left the double range.

@@ -46,10 +46,20 @@ per-point terms::
 As tau_a, tau_b -> inf, e^{-F / tau} -> 1 and the loss becomes LightSB's
 loss plus the negative log-likelihood of u, with m = 1, up to constants: the
 balanced LightSB bridge.
+
+Levels. A common shift of log alpha and one of log beta (the scales of the
+two mixtures' weights) move F and G by constants, which the loss sees
+exponentially; its minimum over them is closed form
+(:meth:`UnbalancedParameterisation.level_shifts`). Full-batch fits minimise
+the loss with the levels there (:meth:`UnbalancedParameterisation.loss_and_gradient`):
+a sum of soft minima of F and G, which grows linearly where the loss grows as
+exp(-F / tau), so that at small tau the line search meets no exponential
+cliff. Minibatch Adam follows the loss itself, an unbiased average over rows.
 """
 
+from typing import NamedTuple
+
 import numpy as np
-from scipy.optimize import minimize
 
 from ._base import weighted_moments
 from ._lightsb_model import LOG_2PI, LightSBPotential, finite_or_infinite
@@ -104,6 +114,39 @@ class GaussianReference:
     def target_offsets(self, Y):
         """-<y, delta> - eps log N_1(y), for each row."""
         return -(Y @ self.shift) - self.epsilon * _log_gaussian(Y, self.target_variances)
+
+
+class LevelProfile(NamedTuple):
+    """Phi of :meth:`UnbalancedParameterisation.loss_and_gradient` and its parts."""
+
+    phi: float
+    log_mass: float
+    source: float
+    target: float
+    source_shares: np.ndarray
+    target_shares: np.ndarray
+
+
+def soft_minimum(potential, weights, tau):
+    """tau log sum_i w_i exp(-F_i / tau) and the shares w_i exp(-F_i / tau) / sum (softmax).
+
+    For tau = inf the limit, -sum_i w_i F_i, with shares w. Centred at that
+    weighted mean, so that a large tau keeps its digits (through expm1 and
+    log1p) and a small one cannot overflow (through the largest exponent).
+    """
+    if np.isinf(tau):
+        return -float(weights @ potential), weights
+    centre = weights @ potential
+    exponents = -(potential - centre) / tau
+    largest = exponents[weights > 0].max()
+    if largest < 1.0:
+        relative = np.exp(exponents)
+        log_sum = np.log1p(weights @ np.expm1(exponents))
+    else:
+        relative = np.exp(exponents - largest)
+        log_sum = largest + np.log(weights @ relative)
+    shares = weights * relative
+    return float(tau * log_sum - centre), shares / shares.sum()
 
 
 def _floored(variances):
@@ -165,13 +208,16 @@ class UnbalancedParameterisation:
         log_weights = self.marginal.unpack(self.split(theta)[1])[0]
         return float(np.exp(np.logaddexp.reduce(log_weights)))
 
-    def loss_and_gradient(self, theta, batch):
+    def minibatch_loss_and_gradient(self, theta, batch):
         """L = m + sum_i a_i (tau_a / eps) expm1(-F_i / tau_a) + (the same for G, b, tau_b).
 
-        With p_i = a_i exp(-F_i / tau_a) and q_j = b_j exp(-G_j / tau_b) (the
-        plan's marginal masses at the rows), the gradient is that of LightSB
-        with row weights p and q for the plan's mixture, and
-        ``d m - d sum_i p_i log m u(x_i)`` for the marginal's.
+        An average over the rows, so its value and gradient on a minibatch
+        are unbiased estimates of those on the whole sample: the loss that
+        Adam follows. With p_i = a_i exp(-F_i / tau_a) and
+        q_j = b_j exp(-G_j / tau_b) (the plan's marginal masses at the rows),
+        the gradient is that of LightSB with row weights p and q for the
+        plan's mixture, and ``d m - d sum_i p_i log m u(x_i)`` for the
+        marginal's.
 
         Parameters
         ----------
@@ -184,51 +230,127 @@ class UnbalancedParameterisation:
         loss : float
         gradient : ndarray of the shape of theta
         """
-        plan_theta, marginal_theta = self.split(theta)
         eps = self.epsilon
         with np.errstate(over="ignore", invalid="ignore"):
             F, G = self.potentials(theta, batch)
             penalty_a, slope_a = marginal_penalty(F, self.tau_a)
             penalty_b, slope_b = marginal_penalty(G, self.tau_b)
-            p, q = batch.x_weights * slope_a, batch.y_weights * slope_b
             loss = self.mass(theta) + (batch.x_weights @ penalty_a
                                        + batch.y_weights @ penalty_b) / eps
-            g_normaliser = self.plan.normaliser_gradient(plan_theta, batch.X, p)[1]
-            g_density = self.plan.density_gradient(plan_theta, batch.Y, q)[1]
-            g_marginal = -self.marginal.density_gradient(marginal_theta, batch.X, p)[1]
-            log_weights = self.marginal.unpack(marginal_theta)[0]
             # d m / d log beta_l = beta_l (the marginal's weights are stored as log beta).
-            g_marginal[:log_weights.size] += np.exp(log_weights)
-            gradient = np.concatenate([g_normaliser - g_density, g_marginal])
+            gradient = self._gradient(theta, batch, batch.x_weights * slope_a,
+                                      batch.y_weights * slope_b,
+                                      np.exp(self.marginal.unpack(self.split(theta)[1])[0]))
         return finite_or_infinite(loss, gradient)
 
-    def levelled(self, theta, batch):
-        """theta with the best common shifts of log alpha and log beta, the rest unchanged.
+    def loss_and_gradient(self, theta, batch):
+        """The loss L of theta with its levels at their optimum on the batch, and its gradient.
+
+        Minimising L over the two levels (:meth:`level_shifts`) leaves
+        ``L* = 1 + ((eps + T) / eps) expm1(Phi / (eps + T))``, T = tau_a + tau_b
+        (``1 + Phi / eps`` when a marginal is a constraint), with::
+
+            Phi = eps log m + tau_a log sum_i a_i e^{-F_i / tau_a}
+                            + tau_b log sum_j b_j e^{-G_j / tau_b}
+
+        (``-sum_i a_i F_i`` for tau_a = inf, likewise for b). Phi is invariant
+        to the levels, as LightSB's loss is, and a soft minimum of the
+        potentials: its gradient is that of :meth:`minibatch_loss_and_gradient`
+        with the marginal masses p, q replaced by their shares (softmax
+        weights, summing to one) and m by log m, times the levelled mass
+        ``M = exp(Phi / (eps + T))``. So it grows at most linearly along any
+        line, where L grows exponentially: at a small tau the line search of
+        L-BFGS meets no cliff of exp(-F / tau) to collapse on. It is the
+        loss of full-batch fits; a minibatch would bias its logarithms.
+
+        Parameters
+        ----------
+        theta : ndarray
+        batch : SampleBatch
+
+        Returns
+        -------
+        loss : float
+        gradient : ndarray of the shape of theta
+        """
+        profile = self._profile(theta, batch)
+        eps, total = self.epsilon, self.tau_a + self.tau_b
+        with np.errstate(over="ignore", invalid="ignore"):
+            if np.isinf(total):
+                loss, level = 1.0 + profile.phi / eps, 1.0
+            else:
+                log_level = profile.phi / (eps + total)
+                loss, level = 1.0 + (eps + total) / eps * np.expm1(log_level), np.exp(log_level)
+            log_weights = self.marginal.unpack(self.split(theta)[1])[0]
+            # d log m / d log beta_l = beta_l / m.
+            gradient = level * self._gradient(
+                theta, batch, profile.source_shares, profile.target_shares,
+                np.exp(log_weights - np.logaddexp.reduce(log_weights)))
+        return finite_or_infinite(loss, gradient)
+
+    def _gradient(self, theta, batch, p, q, mass_gradient):
+        """d [mass term] - sum_i p_i dF_i / eps - sum_j q_j dG_j / eps in theta.
+
+        ``mass_gradient`` is the derivative of the mass term in each log beta_l.
+        """
+        plan_theta, marginal_theta = self.split(theta)
+        g_normaliser = self.plan.normaliser_gradient(plan_theta, batch.X, p)[1]
+        g_density = self.plan.density_gradient(plan_theta, batch.Y, q)[1]
+        g_marginal = -self.marginal.density_gradient(marginal_theta, batch.X, p)[1]
+        g_marginal[:mass_gradient.size] += mass_gradient
+        return np.concatenate([g_normaliser - g_density, g_marginal])
+
+    def _profile(self, theta, batch):
+        """Phi and its parts: the soft minima of F and G (tau log sum w e^{-F / tau}) and shares."""
+        F, G = self.potentials(theta, batch)
+        log_mass = float(np.logaddexp.reduce(self.marginal.unpack(self.split(theta)[1])[0]))
+        source, source_shares = soft_minimum(F, batch.x_weights, self.tau_a)
+        target, target_shares = soft_minimum(G, batch.y_weights, self.tau_b)
+        return LevelProfile(self.epsilon * log_mass + source + target, log_mass, source,
+                            target, source_shares, target_shares)
+
+    def level_shifts(self, theta, batch):
+        """The common shifts (kappa, lambda) of log alpha and log beta that minimise the loss.
 
         Adding kappa to every log alpha_k adds eps kappa to G and subtracts it
         from F; adding lambda to every log beta_l multiplies m by e^lambda
         and adds eps lambda to F. LightSB's loss does not see these levels,
-        the unbalanced one does, exponentially: from a balanced fit they are
-        set by minimising the loss over (kappa, lambda) alone, a convex
-        two-dimensional problem.
+        the unbalanced one does, exponentially. Over them alone it is convex,
+        with stationarity ``m e^lambda = P = Q`` (the plan's mass, its first
+        marginal's and its second's), and P and Q are exponentials in the
+        shifts: ``P = P_0 exp(-eps (lambda - kappa) / tau_a)``,
+        ``Q = Q_0 exp(-eps kappa / tau_b)``. So the levelled mass M is closed
+        form, ``log M = Phi / (eps + tau_a + tau_b)`` (0 when a marginal is a
+        constraint, tau = inf; Phi as in :meth:`loss_and_gradient`), and so
+        are the shifts. Exact for the loss without the linear continuation of
+        :func:`marginal_penalty`, which is reached only at rows whose growth
+        is beyond e^50.
+
+        Parameters
+        ----------
+        theta : ndarray
+        batch : SampleBatch
+
+        Returns
+        -------
+        kappa, lam : float
         """
-        eps = self.epsilon
-        F, G = self.potentials(theta, batch)
-        mass = self.mass(theta)
+        eps, tau_a, tau_b = self.epsilon, self.tau_a, self.tau_b
+        profile = self._profile(theta, batch)
+        total = tau_a + tau_b
+        log_level = 0.0 if np.isinf(total) else profile.phi / (eps + total)
+        lam = log_level - profile.log_mass
+        if np.isinf(tau_b):  # P = M: eps (lam - kappa) = tau_a (log P_0 - log M)
+            kappa = lam - (profile.source - tau_a * log_level) / eps
+        else:  # Q = M: eps kappa = tau_b (log Q_0 - log M)
+            kappa = (profile.target - tau_b * log_level) / eps
+        return kappa, lam
 
-        def loss(shifts):
-            kappa, lam = shifts
-            value_a, slope_a = marginal_penalty(F + eps * (lam - kappa), self.tau_a)
-            value_b, slope_b = marginal_penalty(G + eps * kappa, self.tau_b)
-            p, q = batch.x_weights @ slope_a, batch.y_weights @ slope_b
-            value = (mass * np.exp(lam)
-                     + (batch.x_weights @ value_a + batch.y_weights @ value_b) / eps)
-            return value, np.array([p - q, mass * np.exp(lam) - p])
-
-        with np.errstate(over="ignore", invalid="ignore"):
-            kappa, lam = minimize(loss, np.zeros(2), jac=True, method="L-BFGS-B").x
-        plan_theta, marginal_theta = self.split(theta.copy())
-        plan_theta[:self.plan.n_components] += eps * kappa
+    def levelled(self, theta, batch):
+        """theta with its levels at their optimum (:meth:`level_shifts`), the rest unchanged."""
+        kappa, lam = self.level_shifts(theta, batch)
+        plan_theta, marginal_theta = self.split(np.array(theta, dtype=np.float64))
+        plan_theta[:self.plan.n_components] += self.epsilon * kappa
         marginal_theta[:self.marginal.n_components] += lam
         return np.concatenate([plan_theta, marginal_theta])
 

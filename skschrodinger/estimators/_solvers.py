@@ -7,8 +7,10 @@ from scipy.optimize import Bounds, minimize
 
 ADAM_BETAS = (0.9, 0.999)
 ADAM_STABILITY = 1e-8
-N_EPOCHS_NO_CHANGE = 10
-"""Adam stops once the epoch loss has not improved by ``tol`` for this many epochs."""
+N_PERIODS_NO_CHANGE = 10
+"""Adam stops once the loss of a period has not improved by ``tol`` for this many periods."""
+MIN_PERIOD_STEPS = 100
+"""Adam's stopping rule compares mean losses over whole epochs of at least this many steps."""
 
 
 @dataclass
@@ -106,26 +108,39 @@ def minimize_adam(fun, theta0, draw_batch, *, bounds, max_iter, learning_rate, t
     max_iter : int
         Number of Adam steps.
     tol : float or None
-        Stops once the mean minibatch loss of an epoch (``steps_per_epoch``
-        steps) has not improved on the best epoch by ``tol * max(|best|, 1)``
-        for 10 epochs. None runs exactly ``max_iter`` steps.
+        Stops once the mean minibatch loss of a period (whole epochs of
+        ``steps_per_epoch`` steps, at least ``MIN_PERIOD_STEPS`` steps) has
+        not improved on the best period by ``tol * max(|best|, 1)`` for 10
+        periods. A minibatch loss is noisy: compared over a few steps, a
+        lucky batch sets a best that a still-falling loss does not beat for
+        10 comparisons, and the fit stops far from its optimum. None runs
+        exactly ``max_iter`` steps.
+
+    Returns
+    -------
+    SolverResult
+        ``loss_curve`` holds the mean minibatch loss of each epoch.
     """
     state = AdamState(theta0, bounds)
-    curve, epoch_losses = [], []
+    period = steps_per_epoch * -(-MIN_PERIOD_STEPS // steps_per_epoch)
+    curve, epoch_losses, period_losses = [], [], []
     best, stale = np.inf, 0
     for step in range(1, max_iter + 1):
         loss, grad = fun(state.theta, draw_batch())
         state.step(grad, learning_rate)
         epoch_losses.append(loss)
+        period_losses.append(loss)
         if len(epoch_losses) == steps_per_epoch or step == max_iter:
             curve.append(float(np.mean(epoch_losses)))
             epoch_losses = []
             _log(verbose, prefix, step, curve[-1], 10 * steps_per_epoch)
-            if tol is not None:
-                if best == np.inf or curve[-1] < best - tol * max(abs(best), 1.0):
-                    best, stale = curve[-1], 0
-                else:
-                    stale += 1
-                if stale >= N_EPOCHS_NO_CHANGE:
-                    return SolverResult(state.theta, step, True, curve)
+        if tol is not None and len(period_losses) == period:
+            mean = float(np.mean(period_losses))
+            period_losses = []
+            if best == np.inf or mean < best - tol * max(abs(best), 1.0):
+                best, stale = mean, 0
+            else:
+                stale += 1
+            if stale >= N_PERIODS_NO_CHANGE:
+                return SolverResult(state.theta, step, True, curve)
     return SolverResult(state.theta, max_iter, False, curve)
