@@ -14,17 +14,18 @@ from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin, 
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils import check_array, get_tags
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
+from sklearn.utils.validation import check_is_fitted, has_fit_parameter
 
 from ._fitting import SCORE_SEED, all_or_nothing
 from ._sklearn_compat import HasMethods
 from ._validation import (
-    check_not_annotated_data,
     check_positive_total,
     check_sample_weight,
     check_scalar_time,
     normalise_weights,
+    validate_rows,
 )
+from .estimators._base import BaseBridge
 from .metrics import make_bridge_scorer
 
 __all__ = ["TransformedBridge"]
@@ -216,6 +217,12 @@ class TransformedBridge(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     def fit(self, X, y=None, sample_weight=None):
         """Fit the transformer on X, then the bridge on the transformed rows.
 
+        The fitted attributes are set all at once, after both fits have
+        succeeded, and those of an earlier fit that this one does not produce
+        (``feature_names_in_``) are removed: of fits of one instance running
+        in several threads, the last to finish wins whole. A failed fit
+        leaves the estimator as it was.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
@@ -250,8 +257,7 @@ class TransformedBridge(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             does not return ``n_features_in_`` columns.
         """
         self._validate_params()
-        check_not_annotated_data(X, "X")
-        X = validate_data(self, X, reset=True, dtype=np.float64, ensure_min_samples=2)
+        X, inputs = validate_rows(self, X, reset=True, dtype=np.float64, ensure_min_samples=2)
         if self.transformer is None:
             transformer = FunctionTransformer(validate=False)
         else:
@@ -266,10 +272,13 @@ class TransformedBridge(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         offset, jacobian = self._affine_inverse(transformer, Z, X.shape[1])
         weighted = {} if sample_weight is None else {"sample_weight": sample_weight}
         bridge = clone(self.bridge).fit(Z, y, **weighted)
-        self.transformer_ = transformer
-        self.bridge_ = bridge
-        self.inverse_offset_ = offset
-        self.inverse_jacobian_ = jacobian
+        BaseBridge._publish_fitted(self, {
+            **inputs,
+            "transformer_": transformer,
+            "bridge_": bridge,
+            "inverse_offset_": offset,
+            "inverse_jacobian_": jacobian,
+        })
         return self
 
     def _describe_transformer(self, transformer=None):
@@ -379,8 +388,7 @@ class TransformedBridge(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     def _to_transformed(self, X):
         """Fitted check, validation in the original space, then z = T(x)."""
         check_is_fitted(self, "bridge_")
-        check_not_annotated_data(X, "X")
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        X, _ = validate_rows(self, X, reset=False, dtype=[np.float64, np.float32])
         return self._checked_transform(self.transformer_, X)
 
     def _to_original(self, Z):

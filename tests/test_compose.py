@@ -7,6 +7,7 @@ marginals (GaussianBridge.marginal). Sampling tolerances are a few standard
 errors computed from the sample sizes.
 """
 
+import threading
 import warnings
 
 import numpy as np
@@ -408,6 +409,81 @@ def test_failed_refit_leaves_the_previous_fit():
     assert model.n_features_in_ == 2 and model.transformer_ is state["transformer_"]
     np.testing.assert_array_equal(model.transform(X[:10]), before)
 
+
+
+class _FirstFitHeld:
+    """Holds the first transformer fit that reaches it until ``release`` is set."""
+
+    def __init__(self):
+        self.inside, self.release = threading.Event(), threading.Event()
+
+    def __call__(self):
+        if not self.inside.is_set():
+            self.inside.set()
+            assert self.release.wait(timeout=120)
+
+
+HELD = _FirstFitHeld()
+
+
+class _HeldScaler(StandardScaler):
+    def fit(self, X, y=None, sample_weight=None):
+        HELD()
+        return super().fit(X, y, sample_weight=sample_weight)
+
+
+def _fitted_names(model):
+    return {name for name in vars(model) if name.endswith("_") and not name.startswith("_")}
+
+
+def _frame(X):
+    import pandas as pd
+
+    return pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
+
+
+@pytest.mark.parametrize("second", ["three_features", "feature_names"])
+def test_concurrent_fits_of_one_instance_leave_the_last_fit_whole(second):
+    """A fit on a 2-D array validates first and finishes last; in between, another fit of
+    the same instance runs to the end on other data: 3 features, or the same rows with
+    feature names (which the last fit, on an array, must not keep)."""
+    global HELD
+    HELD = _FirstFitHeld()
+    X, y, _ = make_gaussian_bridge(60, 2, random_state=3)
+    X3, y3, _ = make_gaussian_bridge(60, 3, random_state=4)
+    other = (X3, y3) if second == "three_features" else (_frame(X), y)
+    model, failures = TransformedBridge(SinkhornBridge(), _HeldScaler()), []
+
+    def last_fit():
+        try:
+            model.fit(X, y)
+        except BaseException as error:  # reported below, in the test's thread
+            failures.append(error)
+
+    thread = threading.Thread(target=last_fit)
+    thread.start()
+    assert HELD.inside.wait(timeout=120)
+    model.fit(*other)
+    HELD.release.set()
+    thread.join(timeout=120)
+    alone = TransformedBridge(SinkhornBridge(), StandardScaler()).fit(X, y)
+    assert not failures
+    assert model.n_features_in_ == 2
+    assert _fitted_names(model) == _fitted_names(alone)
+    assert model.bridge_.n_features_in_ == 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "fitted with feature names" warning
+        np.testing.assert_array_equal(model.transform(X), alone.transform(X))
+
+
+def test_a_refit_keeps_no_attribute_of_an_earlier_configuration():
+    X, y, _ = make_gaussian_bridge(60, 2, random_state=5)
+    fresh = TransformedBridge(SinkhornBridge(), StandardScaler()).fit(X, y)
+    named = TransformedBridge(SinkhornBridge(), StandardScaler()).fit(_frame(X), y).fit(X, y)
+    generative = TransformedBridge(SinkhornBridge(), StandardScaler()).fit(X[y == 1]).fit(X, y)
+    assert _fitted_names(named) == _fitted_names(generative) == _fitted_names(fresh)
+    assert "feature_names_in_" not in _fitted_names(fresh)
+    np.testing.assert_array_equal(named.transform(X), fresh.transform(X))
 
 # ------------------------------------------------- 7. scikit-learn's common checks
 def expected_failures(estimator):
