@@ -26,8 +26,6 @@ autodoc_default_options = {
     # Our base classes' methods, not scikit-learn's (whose docstrings cite its own labels).
     "inherited-members": ("BaseEstimator,TransformerMixin,OneToOneFeatureMixin,"
                           "_MetadataRequester,_SetOutputMixin,object"),
-    # scikit-learn generates these for estimators whose fit or score take sample_weight.
-    "exclude-members": "set_fit_request,set_partial_fit_request,set_score_request",
 }
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
@@ -46,6 +44,8 @@ nitpick_ignore = [
     ("py:func", "joblib.parallel_config"),
 ]
 
+
+
 html_theme = "pydata_sphinx_theme"
 html_title = "skschrodinger"
 html_theme_options = {"show_toc_level": 2}
@@ -61,3 +61,17 @@ sphinx_gallery_conf = {
 
 # Examples run with a non-interactive backend; their own warnings are not doc errors.
 warnings.filterwarnings("ignore", category=UserWarning, message=".*non-GUI backend.*")
+
+
+def skip_generated_request_methods(app, what, name, obj, skip, options):
+    """Leave out the set_*_request methods that scikit-learn generates for estimators whose
+    fit or score take sample_weight (scikit-learn documents them); the package's own, the
+    scorers' set_score_request, are documented."""
+    if name.startswith("set_") and name.endswith("_request"):
+        if not getattr(obj, "__module__", "").startswith("skschrodinger."):
+            return True
+    return None
+
+
+def setup(app):
+    app.connect("autodoc-skip-member", skip_generated_request_methods)
