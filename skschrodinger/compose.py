@@ -16,7 +16,7 @@ from sklearn.utils import check_array, get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter
 
-from ._fitting import SCORE_SEED, all_or_nothing
+from ._fitting import SCORE_SEED, all_or_nothing, publish_fitted
 from ._sklearn_compat import HasMethods
 from ._validation import (
     check_positive_total,
@@ -25,7 +25,6 @@ from ._validation import (
     normalise_weights,
     validate_rows,
 )
-from .estimators._base import BaseBridge
 from .metrics import make_bridge_scorer
 
 __all__ = ["TransformedBridge"]
@@ -272,7 +271,7 @@ class TransformedBridge(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         offset, jacobian = self._affine_inverse(transformer, Z, X.shape[1])
         weighted = {} if sample_weight is None else {"sample_weight": sample_weight}
         bridge = clone(self.bridge).fit(Z, y, **weighted)
-        BaseBridge._publish_fitted(self, {
+        publish_fitted(self, {
             **inputs,
             "transformer_": transformer,
             "bridge_": bridge,

@@ -25,7 +25,6 @@ particle flow of :class:`~skschrodinger.IteratedBridgeFlow`) derives from
 from abc import ABCMeta, abstractmethod
 from contextlib import contextmanager
 import numbers
-import threading
 import warnings
 
 import numpy as np
@@ -34,7 +33,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from .._fitting import SCORE_SEED, all_or_nothing
+from .._fitting import SCORE_SEED, all_or_nothing, publish_fitted
 from .._kernels import brownian_bridge_paths, kernel_threads
 from .._numerics import common_scale
 from .._threads import single_threaded_blas
@@ -57,13 +56,6 @@ from ._cells import CellTransitionsMixin
 
 PREDICTION_MEMORY = 64 * 2**20
 """Bytes of temporaries a prediction may allocate at once: rows are processed in chunks."""
-_PUBLISH_LOCK = threading.Lock()
-"""Held while a fit replaces the fitted attributes of an estimator (``_publish_fitted``)."""
-
-
-def is_fitted_attribute(name):
-    """Whether ``name`` is a fitted attribute: public, ending in "_" (scikit-learn's rule)."""
-    return name.endswith("_") and not name.startswith("_")
 
 
 def log_weights(weights, n):
@@ -314,22 +306,6 @@ class BaseBridge(CellTransitionsMixin, OneToOneFeatureMixin, TransformerMixin, B
         check_is_fitted(self, "links_")
         X, _ = validate_rows(self, X, reset=False, dtype=[np.float64, np.float32])
         return np.ascontiguousarray(X)
-
-    def _publish_fitted(self, attributes):
-        """Make ``attributes`` the estimator's fitted attributes, all at once.
-
-        Every fitted attribute (:func:`is_fitted_attribute`) of an earlier fit
-        that ``attributes`` lacks is removed, so a refit keeps nothing of an
-        earlier configuration. The replacement is made under one lock after
-        the whole fit has succeeded: of fits of one instance running in
-        several threads, the last to finish wins whole, never a mixture.
-        """
-        with _PUBLISH_LOCK:
-            state = vars(self)
-            for name in [name for name in state
-                         if is_fitted_attribute(name) and name not in attributes]:
-                del state[name]
-            state.update(attributes)
 
     def _chunks(self, n_rows, n_features, extra_bytes_per_row=0):
         """Row slices of at most PREDICTION_MEMORY bytes of temporaries each."""
@@ -795,8 +771,8 @@ class SnapshotBridge(BaseBridge):
     def _set_fitted(self, times, links, fitted, generative, inputs):
         """Publish the shared fitted attributes, the input ones (``inputs``, from
         ``_snapshots``) and the estimator's own (``fitted``), all at once
-        (``_publish_fitted``: attributes of an earlier fit that these lack are removed)."""
-        self._publish_fitted({
+        (``publish_fitted``: attributes of an earlier fit that these lack are removed)."""
+        publish_fitted(self, {
             **inputs,
             "generative_": generative,
             "times_": times,

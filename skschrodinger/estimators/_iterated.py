@@ -19,7 +19,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from .._fitting import all_or_nothing
+from .._fitting import all_or_nothing, publish_fitted
 from .._numerics import row_norms
 from .._sklearn_compat import Interval, StrOptions
 from .._validation import (
@@ -467,7 +467,7 @@ class IteratedBridgeFlow(BaseBridge):
             "generative_": False, "particle_weights_": weights, "step_sizes_": steps,
             "times_": times, "converged_": bool(np.all(errors < self.tol)),  # 0 for Euler steps
         }
-        self._publish_fitted(fitted)
+        publish_fitted(self, fitted)
         self._warn_about_the_fit(fitted)
         return self
 
