@@ -67,7 +67,8 @@ from ._lightsb_model import LOG_2PI, LightSBPotential, finite_or_infinite
 EXP_LIMIT = 50.0
 """Beyond -F / tau = 50 (a growth of e^50) the penalty continues linearly, so it cannot overflow."""
 REFERENCE_RIDGE = 1e-6
-"""Variances of the Gaussian reference are floored at this fraction of their mean."""
+"""Variances of the Gaussian reference are floored at this fraction of the two snapshots' pooled
+per-feature variance (1 in the fit's coordinates), so a snapshot of one point has a density."""
 
 
 def marginal_penalty(potential, tau):
@@ -101,8 +102,11 @@ class GaussianReference:
     """
 
     def __init__(self, source, target, source_weights, target_weights, shift, epsilon):
-        self.source_variances = _floored(weighted_moments(source, source_weights)[1])
-        self.target_variances = _floored(weighted_moments(target, target_weights)[1])
+        source_variances = weighted_moments(source, source_weights)[1]
+        target_variances = weighted_moments(target, target_weights)[1]
+        pooled = 0.5 * (source_variances.mean() + target_variances.mean())
+        self.source_variances = _floored(source_variances, pooled)
+        self.target_variances = _floored(target_variances, pooled)
         self.shift = np.asarray(shift, dtype=np.float64)
         self.epsilon = float(epsilon)
 
@@ -149,8 +153,9 @@ def soft_minimum(potential, weights, tau):
     return float(tau * log_sum - centre), shares / shares.sum()
 
 
-def _floored(variances):
-    return np.maximum(variances, REFERENCE_RIDGE * max(variances.mean(), 1e-300))
+def _floored(variances, pooled):
+    """The variances, at least REFERENCE_RIDGE times ``pooled`` (1 where that is 0)."""
+    return np.maximum(variances, REFERENCE_RIDGE * (pooled if pooled > 0 else 1.0))
 
 
 def _log_gaussian(X, variances):
@@ -431,8 +436,9 @@ def initial_marginal(batch, n_components, covariance_type, rng, draw):
     cover the sample about once.
     """
     d = batch.X.shape[1]
-    variances = weighted_moments(batch.X, batch.x_weights)[1] * n_components ** (-2.0 / d)
-    variances = _floored(variances)
+    source_variances = weighted_moments(batch.X, batch.x_weights)[1]
+    pooled = 0.5 * (source_variances.mean() + weighted_moments(batch.Y, batch.y_weights)[1].mean())
+    variances = _floored(source_variances * n_components ** (-2.0 / d), pooled)
     covariances = {
         "spherical": np.full(n_components, variances.mean()),
         "diag": np.tile(variances, (n_components, 1)),
