@@ -1,6 +1,7 @@
 """LightSBTransport: the Light Schrödinger Bridge estimator."""
 
 from contextlib import nullcontext
+from copy import copy, deepcopy
 from dataclasses import dataclass, replace
 from numbers import Integral, Real
 
@@ -170,9 +171,10 @@ class LightSBTransport(SnapshotBridge):
     init_scale : float, default=0.1
         Initial S_k = init_scale * I for ``init="samples"``.
     warm_start : bool, default=False
-        Start from the previous fit's parameters (in standardised
+        Start ``fit`` from the previous fit's parameters (in standardised
         coordinates) when the number of links, ``n_components`` and
-        ``covariance_type`` are unchanged (one restart).
+        ``covariance_type`` are unchanged (one restart). ``partial_fit``
+        always continues a fitted model.
     n_jobs : int, default=None
         Threads of the numba kernels, in ``fit`` and in every prediction:
         None uses numba's setting (``NUMBA_NUM_THREADS``, all cores by
@@ -196,17 +198,23 @@ class LightSBTransport(SnapshotBridge):
         (S_k: shape (K,), (K, d) or (K, d, d) by ``covariance_type``).
     n_iter_ : int
         L-BFGS iterations or Adam steps of the kept restarts (unbalanced: of
-        the balanced start and the unbalanced fit), summed over the links.
+        the balanced start and the unbalanced fit), summed over the links,
+        then the Adam steps of every ``partial_fit`` call since.
     link_n_iter_ : ndarray of shape (n_links,)
         Those of each link's kept restart.
     converged_ : bool
         Whether the solver met its stopping rule on every link.
     loss_curve_ : list of ndarray
         Per link, the loss after each L-BFGS iteration or the mean minibatch
-        loss of each Adam epoch (unbalanced: of the unbalanced stage).
+        loss of each Adam epoch (unbalanced: of the unbalanced stage), then
+        that of each ``partial_fit`` call's epoch.
     growth_rates_ : list of ndarray of shape (n_cells_i,)
-        Unbalanced only: per link, exp(-F(x_i) / tau_a) at each source row,
-        the plan's first marginal over the source's density there.
+        Unbalanced only: per link, exp(-F(x_i) / tau_a) at each source row
+        of the data of the last ``fit`` or ``partial_fit`` call, the plan's
+        first marginal over the source's density there. Their mean is the
+        plan's mass: every fit ends with the model's two levels at their
+        optimum on its data, where the plan's mass is that of both its
+        marginals.
     plan_masses_ : ndarray of shape (n_links,)
         Unbalanced only: the total mass m of each link's plan.
     times_, generative_, link_epsilons_, n_features_in_, feature_names_in_
@@ -309,7 +317,6 @@ class LightSBTransport(SnapshotBridge):
         return None if any(start is None for start in starts) else starts
 
     def _fit_links(self, snapshots, link_epsilons, rng, generative, weights):
-        self.__dict__.pop("_stream", None)  # a fit ends any partial_fit stream
         # The fit sees each snapshot as its distinct rows with their total weights: exactly
         # the same for any order of the rows, and for repeated rows and integer weights.
         cells = snapshots
@@ -351,31 +358,43 @@ class LightSBTransport(SnapshotBridge):
         if not fitted["converged_"] and self.tol is not None:
             self._warn(f"{self.solver} did not converge in max_iter="
                                      f"{options.max_iter} iterations; increase max_iter or tol.")
-        links = [StandardisedLink(param.potential(result.theta), *scaling)
-                 for result, param, scaling in zip(kept, params, scalings)]
-        if self._unbalanced:
-            fitted["growth_rates_"] = [link.growth(source) for link, source in zip(links, cells)]
-            fitted["plan_masses_"] = np.array([link.link.mass for link in links])
-        return links, fitted
+        # The stream that partial_fit continues: Adam from the kept parameters, in the
+        # fit's coordinates, with a generator of its own (the fit's, as it ends).
+        stream = _Stream(self._stream_signature(), generative, deepcopy(rng), scalings, params,
+                         [result.theta for result in kept],
+                         [list(result.loss_curve) for result in kept],
+                         [result.n_iter for result in kept])
+        links = stream.links()
+        return links, {**fitted, **_unbalanced_attributes(links, cells), "_stream": stream}
 
     # ------------------------------------------------------------ streaming
     @all_or_nothing
     def partial_fit(self, X, y=None, sample_weight=None):
         """Go on fitting with one pass of minibatch Adam over (X, y): data that streams in.
 
-        The first call starts the model as ``fit`` would (snapshot times,
-        standardisation and start from this first batch of data); every call,
-        the first included, then runs ``ceil(max(n_source, n_target) /
-        batch_size)`` Adam steps (``learning_rate``) on minibatches drawn
-        from the rows it is given, with Adam's moments kept from call to
-        call, whatever ``solver`` says. Fresh samples at every call are the
+        The first call on an unfitted model starts it as ``fit`` would
+        (snapshot times, standardisation and start from this first batch of
+        data). On a fitted model the calls continue the fit: Adam starts from
+        its fitted parameters, in its coordinates (each link's snapshots
+        centred and scaled as in the fit), so ``fit`` followed by
+        ``partial_fit`` refines the fitted model, whatever ``warm_start``
+        says; ``n_iter_`` and ``loss_curve_`` go on from the fit's. Every call
+        then runs ``ceil(max(n_source, n_target) / batch_size)`` Adam steps
+        (``learning_rate``) on minibatches drawn from the rows it is given,
+        with Adam's moments kept from call to call, whatever ``solver`` says
+        (they start at zero after a fit). Fresh samples at every call are the
         LightSB paper's protocol on its benchmark (about 1.3 million samples
         seen in 10 000 steps of 128): the fit is then limited by the steps
-        taken, not by a fixed sample. Later calls must carry the same snapshot
-        times, with the parameters unchanged (``learning_rate`` may be lowered
-        between calls); ``fit`` starts afresh. An unbalanced model
-        (``tau_a``/``tau_b``) starts from the balanced L-BFGS fit of the first
-        batch, as ``fit`` does.
+        taken, not by a fixed sample. Later calls must carry the fitted
+        snapshot times and features, with the parameters unchanged
+        (``learning_rate`` and ``batch_size`` may change between calls);
+        otherwise a ValueError says so, and ``fit`` starts afresh. An
+        unbalanced model (``tau_a``/``tau_b``) that is not fitted starts from
+        the balanced L-BFGS fit of the first batch, as ``fit`` does; every
+        call ends with the model's two levels (the scales of its plan's and
+        its marginal's weights) at their optimum on the call's rows, as every
+        fit ends, and ``growth_rates_`` at the call's source rows. A call that
+        fails leaves the model and the stream exactly as they were.
 
         Parameters
         ----------
@@ -394,16 +413,19 @@ class LightSBTransport(SnapshotBridge):
         if stream is None:
             self._validate_params()
         elif stream.signature != self._stream_signature():
-            raise ValueError("The parameters changed since the first partial_fit; call fit to "
-                             "start afresh.")
-        rng = check_random_state(self.random_state) if stream is None else stream.rng
+            raise ValueError("The parameters changed since the model was fitted (by fit or a "
+                             "first partial_fit); call fit to start afresh.")
+        # Copy on write: the stream seen by the model changes only when the call succeeds.
+        stream = None if stream is None else stream.copy()
+        rng = deepcopy(check_random_state(self.random_state)) if stream is None else stream.rng
         times, snapshots, weights, inputs = self._snapshots(X, y, sample_weight, rng,
                                                             reset=stream is None)
         if stream is not None and (stream.generative != (y is None) or not np.array_equal(
                 times, self.times_)):
             raise ValueError(f"partial_fit got snapshot times {format_times(times)}; the model "
-                             f"was started on {format_times(self.times_)} (call fit to start "
+                             f"was fitted on {format_times(self.times_)} (call fit to start "
                              "afresh).")
+        cells = snapshots
         snapshots, weights = zip(*(aggregate_rows(snapshot, snapshot_weights)
                                    for snapshot, snapshot_weights in zip(snapshots, weights)))
         options = FitOptions.from_estimator(self)
@@ -411,15 +433,11 @@ class LightSBTransport(SnapshotBridge):
             if stream is None:
                 stream = self._start_stream(times, snapshots, weights, rng, options, y is None)
             stream.epoch(snapshots, weights, self.batch_size, self.learning_rate)
-        links = [StandardisedLink(param.potential(state.theta), *scaling) for param, state,
-                 scaling in zip(stream.params, stream.states, stream.scalings)]
-        steps = [state.steps for state in stream.states]
-        self._set_fitted(times, links, {**iteration_counts(steps), "converged_": False,
-                                        "loss_curve_": [np.array(c) for c in stream.curves]},
-                         y is None, inputs)
-        if self._unbalanced:
-            self.plan_masses_ = np.array([link.link.mass for link in links])
-        self._stream = stream
+        links = stream.links()
+        self._set_fitted(times, links, {
+            **iteration_counts(stream.n_iter), "converged_": False,
+            "loss_curve_": [np.array(curve) for curve in stream.curves],
+            **_unbalanced_attributes(links, cells), "_stream": stream}, y is None, inputs)
         return self
 
     def _stream_signature(self):
@@ -428,7 +446,7 @@ class LightSBTransport(SnapshotBridge):
 
     def _start_stream(self, times, snapshots, weights, rng, options, generative):
         """The stream of a first partial_fit: standardisation, parameterisations and starts."""
-        scalings, params, states = [], [], []
+        scalings, params, starts = [], [], []
         for index, eps in enumerate(self._link_epsilons(times)):
             source_mean, target_mean, scale = standardisation(
                 snapshots[index], snapshots[index + 1], weights[index], weights[index + 1])
@@ -437,11 +455,10 @@ class LightSBTransport(SnapshotBridge):
                                 weights[index], weights[index + 1])
             param, batch = self._parameterisation(batch, _standardised_epsilon(eps, scale),
                                                   (source_mean - target_mean) / scale, scale)
-            start = _start(param, batch, rng, options, self._verbose_prefix(index))
+            starts.append(_start(param, batch, rng, options, self._verbose_prefix(index)))
             scalings.append((source_mean, target_mean, scale))
             params.append(param)
-            states.append(AdamState(start, param.bounds()))
-        return _Stream(self._stream_signature(), generative, rng, scalings, params, states)
+        return _Stream(self._stream_signature(), generative, rng, scalings, params, starts)
 
     @property
     def _unbalanced(self):
@@ -590,15 +607,55 @@ def _fit_restart(param, batch, start, seed, options, prefix):
 
 
 class _Stream:
-    """What ``partial_fit`` keeps between calls: the fit's coordinates, Adam, the curves."""
+    """What ``partial_fit`` continues: the fit's coordinates, Adam, the curves and counts.
 
-    def __init__(self, signature, generative, rng, scalings, params, states):
+    Parameters
+    ----------
+    signature : tuple
+        The estimator's parameters that the stream depends on.
+    generative : bool
+    rng : RandomState
+        The stream's own generator (minibatches, the generative source).
+    scalings : list of tuple
+        (source mean, target mean, scale) of each link's coordinates.
+    params : list
+        Each link's parameterisation.
+    thetas : list of ndarray
+        Each link's parameters, where Adam starts (with zero moments).
+    curves : list of list, default=None
+        Each link's loss curve so far (a fit's); None starts them empty.
+    n_iter : list of int, default=None
+        Each link's iterations so far (a fit's); None starts them at zero.
+    """
+
+    def __init__(self, signature, generative, rng, scalings, params, thetas, curves=None,
+                 n_iter=None):
         self.signature, self.generative, self.rng = signature, generative, rng
-        self.scalings, self.params, self.states = scalings, params, states
-        self.curves = [[] for _ in params]
+        self.scalings, self.params = scalings, params
+        self.states = [AdamState(theta, param.bounds()) for theta, param in zip(thetas, params)]
+        self.curves = [[] for _ in params] if curves is None else curves
+        self.n_iter = [0] * len(params) if n_iter is None else list(n_iter)
+
+    def copy(self):
+        """A copy whose updates leave this stream (its generator, Adam's state) unchanged."""
+        stream = copy(self)
+        stream.rng = deepcopy(self.rng)
+        stream.states = [state.copy() for state in self.states]
+        stream.curves = [list(curve) for curve in self.curves]
+        stream.n_iter = list(self.n_iter)
+        return stream
+
+    def links(self):
+        """The fitted links of the stream's current parameters."""
+        return [StandardisedLink(param.potential(state.theta), *scaling)
+                for param, state, scaling in zip(self.params, self.states, self.scalings)]
 
     def epoch(self, snapshots, weights, batch_size, learning_rate):
-        """One pass of Adam steps over each link's rows of this call."""
+        """One pass of Adam steps over each link's rows of this call.
+
+        An unbalanced link then has its levels set to their optimum on these
+        rows, as every fit ends (:func:`_minimise`).
+        """
         for index, (param, state, (source_mean, target_mean, scale)) in enumerate(
                 zip(self.params, self.states, self.scalings)):
             batch = _with_offsets(param, SampleBatch(
@@ -613,7 +670,18 @@ class _Stream:
                     state.theta, batch.rows(draw_source(batch_size), draw_target(batch_size)))
                 state.step(grad, learning_rate)
                 losses.append(loss)
+            if isinstance(param, UnbalancedParameterisation):
+                state.theta = param.levelled(state.theta, batch)
+            self.n_iter[index] += len(losses)
             self.curves[index].append(float(np.mean(losses)))
+
+
+def _unbalanced_attributes(links, sources):
+    """``growth_rates_`` (at each source row) and ``plan_masses_`` of unbalanced links (else {})."""
+    if not isinstance(links[0].link, UnbalancedPotential):
+        return {}
+    return {"growth_rates_": [link.growth(source) for link, source in zip(links, sources)],
+            "plan_masses_": np.array([link.link.mass for link in links])}
 
 
 def _with_offsets(param, batch):

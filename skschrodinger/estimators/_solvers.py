@@ -78,6 +78,12 @@ class AdamState:
         self.second = np.zeros_like(self.theta)
         self.steps = 0
 
+    def copy(self):
+        """An independent copy (its steps leave this state unchanged)."""
+        state = AdamState(self.theta.copy(), self.bounds)
+        state.first, state.second, state.steps = self.first.copy(), self.second.copy(), self.steps
+        return state
+
     def step(self, grad, learning_rate):
         """One projected Adam step along ``grad``; returns the new theta."""
         beta1, beta2 = ADAM_BETAS
