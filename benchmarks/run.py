@@ -22,6 +22,9 @@ Suites:
 * ``flows`` -- IteratedBridgeFlow on the paper's heat and Ornstein–Uhlenbeck
   experiments: exact W2 to the flow at t = 0..5, time per step vs the same
   scheme on POT's dense ``sinkhorn_log``.
+* ``seeds`` -- how much LightSB's default fit depends on its seed: the
+  worst of five seeds against the best on the EOT grid (d in {2, 16, 64}) and
+  the MSCI setups, beside the single annealed path, and the fit-time ratio.
 * ``sinkhorn`` -- the numba Sinkhorn vs POT's ``sinkhorn_log`` and kernel
   ``sinkhorn``, time to the same L1 marginal error; peak memory up to
   n = m = 50 000.
@@ -39,10 +42,11 @@ import suite_dsb
 import suite_eot
 import suite_flows
 import suite_msci
+import suite_seeds
 import suite_sinkhorn
 
 SUITES = {"dsb": suite_dsb, "eot": suite_eot, "flows": suite_flows, "msci": suite_msci,
-          "sinkhorn": suite_sinkhorn}
+          "seeds": suite_seeds, "sinkhorn": suite_sinkhorn}
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
