@@ -391,7 +391,7 @@ def test_annealed_fit_keeps_the_best_of_its_candidate_paths(monkeypatch):
     X, y, _ = make_eot_benchmark(4, 0.1, n_samples=600, random_state=1)
     assert _lightsb.ANNEAL_CANDIDATES == 3
     winners = []
-    for seed in range(3):
+    for seed in (1, 2):
         default = LightSBTransport(epsilon=0.1, n_components=5, covariance_type="full",
                                    random_state=seed).fit(X, y).objective(X, y)
         # Each candidate alone: the same random stream, then only that candidate's fit.
