@@ -830,12 +830,6 @@ def _annealing_stage(parameters, batch, covariance_type, epsilon, rng, options, 
     return fitted.log_weights, fitted.means, fitted.covariances
 
 
-def _spread_towards_targets(means, batch, rng):
-    """means + ANNEAL_SPREAD (y_k - mean y) for distinct random targets y_k."""
-    targets = draw_distinct_rows(batch.Y, batch.y_weights, means.shape[0], rng)
-    return means + ANNEAL_SPREAD * (targets - batch.y_weights @ batch.Y)
-
-
 def _gaussian_bridge_parameters(batch, n_components, covariance_type, epsilon, rng):
     """LightSB parameters of the Gaussian Schrödinger bridge between moment fits.
 
@@ -857,7 +851,8 @@ def _gaussian_bridge_parameters(batch, n_components, covariance_type, epsilon, r
     values, vectors = np.linalg.eigh(S)
     S = (vectors * np.clip(values, 1e-3, None)) @ vectors.T
     intercept = bridge.mean1 - bridge.mean0 @ S
-    means = _spread_towards_targets(np.tile(intercept, (n_components, 1)), batch, rng)
+    targets = draw_distinct_rows(batch.Y, batch.y_weights, n_components, rng)
+    means = intercept + ANNEAL_SPREAD * (targets - target_mean)
     covariances = {
         "spherical": np.full(n_components, np.diag(S).mean()),
         "diag": np.tile(np.diag(S), (n_components, 1)),
